@@ -1,0 +1,142 @@
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "app/commands.h"
+#include "app/engine_options.h"
+#include "app/metrics_table.h"
+#include "app/param_json.h"
+#include "backtest/calendar.h"
+#include "backtest/engine.h"
+
+namespace qf::app {
+
+namespace {
+
+struct BacktestOptions {
+  EngineOptions engine;
+  std::string params;
+  bool json = false;
+  bool trades = false;
+  std::string equity_path;
+};
+
+// Writes time,equity,target to `path` atomically (temp file + rename).
+void WriteEquityCsv(const std::string& path, const Market& m, const BacktestResult& r) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp);
+    if (!out) throw std::runtime_error("cannot write '" + path + "'");
+    out << "time,equity,target\n";
+    char buf[64];
+    for (std::size_t t = 0; t < m.size(); ++t) {
+      std::snprintf(buf, sizeof(buf), ",%.17g,%d\n", r.equity[t], r.targets[t]);
+      out << FormatIsoTime(m.primary.time[t]) << buf;
+    }
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error("cannot write '" + path + "'");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot move the equity file into place at '" + path + "'");
+  }
+}
+
+nlohmann::ordered_json TradeToJson(const Trade& t) {
+  nlohmann::ordered_json j;
+  j["direction"] = t.direction > 0 ? "long" : "short";
+  j["entry_time"] = FormatIsoTime(t.entry_time);
+  j["entry_price"] = t.entry_price;
+  j["exit_time"] = FormatIsoTime(t.exit_time);
+  j["exit_price"] = t.exit_price;
+  j["bars"] = t.exit_bar - t.entry_bar;
+  j["pnl"] = t.pnl;
+  j["open"] = t.open;
+  return j;
+}
+
+void Run(const BacktestOptions& o) {
+  const Strategy& strategy = FindStrategy(o.engine.strategy);
+  const ParamValues p = ParseParamsJson(strategy.space(), o.params);
+  strategy.Validate(p);
+  const EngineConfig config = o.engine.Config();
+  const Market market = o.engine.LoadMarket(strategy.needs_pair());
+  const BacktestResult r = RunBacktest(market, strategy, p, config, o.engine.split);
+  if (!o.equity_path.empty()) WriteEquityCsv(o.equity_path, market, r);
+
+  const std::string symbols =
+      market.primary.symbol + (market.secondary ? "/" + market.secondary->symbol : "");
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["strategy"] = strategy.name();
+    j["symbol"] = symbols;
+    j["timeframe"] = market.timeframe.name;
+    j["bars"] = market.size();
+    j["first_time"] = FormatIsoTime(market.primary.time.front());
+    j["last_time"] = FormatIsoTime(market.primary.time.back());
+    j["params"] = ParamsToJson(strategy.space(), p);
+    j["fill"] = o.engine.fill;
+    j["cost_bps_per_side"] = config.costs.PerSide() * 1e4;
+    j["position_size"] = config.position_size;
+    j["allow_short"] = config.allow_short;
+    nlohmann::ordered_json segments = nlohmann::ordered_json::object();
+    for (std::size_t s = 0; s < r.segments.size(); ++s) {
+      auto m = MetricsToJson(r.metrics[s]);
+      m["first_time"] = FormatIsoTime(market.primary.time[r.segments[s].begin]);
+      m["last_time"] = FormatIsoTime(market.primary.time[r.segments[s].end - 1]);
+      segments[r.segments[s].label] = m;
+    }
+    j["metrics"] = segments;
+    if (o.trades) {
+      j["trades"] = nlohmann::ordered_json::array();
+      for (const Trade& t : r.trades) j["trades"].push_back(TradeToJson(t));
+    }
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::cout << strategy.name() << " on " << symbols << " (" << market.timeframe.name << ", "
+            << market.size() << " bars, " << FormatIsoTime(market.primary.time.front())
+            << " .. " << FormatIsoTime(market.primary.time.back()) << ")\n"
+            << "params: " << strategy.space().Describe(p) << "\n"
+            << "fills: " << o.engine.fill << ", costs " << config.costs.PerSide() * 1e4
+            << " bps per side, size " << config.position_size
+            << (config.allow_short ? ", long and short" : ", long only") << "\n\n";
+  std::printf("%-14s %s\n", "segment", MetricsHeader().c_str());
+  for (std::size_t s = 0; s < r.segments.size(); ++s) {
+    std::printf("%-14s %s\n", r.segments[s].label.c_str(), MetricsRow(r.metrics[s]).c_str());
+  }
+  if (o.trades) {
+    std::printf("\n%-5s %-20s %12s %-20s %12s %6s %9s\n", "side", "entry", "price", "exit",
+                "price", "bars", "pnl%");
+    for (const Trade& t : r.trades) {
+      std::printf("%-5s %-20s %12.4f %-20s %12.4f %6zu %9.3f%s\n",
+                  t.direction > 0 ? "long" : "short", FormatIsoTime(t.entry_time).c_str(),
+                  t.entry_price, FormatIsoTime(t.exit_time).c_str(), t.exit_price,
+                  t.exit_bar - t.entry_bar, 100 * t.pnl, t.open ? " (open)" : "");
+    }
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void AddBacktestCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("backtest", "backtest one strategy with one parameter set");
+  auto o = std::make_shared<BacktestOptions>();
+  AddEngineFlags(cmd, &o->engine);
+  cmd->add_option("--params", o->params,
+                  "JSON parameter values, e.g. '{\"fast\": 10, \"slow\": 30}' (others "
+                  "default)");
+  cmd->add_flag("--json", o->json, "print JSON");
+  cmd->add_flag("--trades", o->trades, "list the trades");
+  cmd->add_option("--equity", o->equity_path, "write time,equity,target CSV to this file");
+  cmd->callback([o] { Run(*o); });
+}
+
+}  // namespace qf::app

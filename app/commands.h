@@ -1,0 +1,19 @@
+#ifndef QUANTFARM_APP_COMMANDS_H_
+#define QUANTFARM_APP_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+namespace qf::app {
+
+// Each adds one top-level subcommand (and its children) to the quantfarm CLI. The
+// callbacks print results to stdout and throw std::exception on failure; main() turns
+// that into "quantfarm: error: <what>" and exit code 1.
+void AddDataCommand(CLI::App& app);        // data import|synth|list|show
+void AddIndicatorCommand(CLI::App& app);   // indicator
+void AddStrategiesCommand(CLI::App& app);  // strategies
+void AddBacktestCommand(CLI::App& app);    // backtest
+void AddSweepCommand(CLI::App& app);       // sweep
+
+}  // namespace qf::app
+
+#endif  // QUANTFARM_APP_COMMANDS_H_

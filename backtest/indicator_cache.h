@@ -1,0 +1,41 @@
+#ifndef QUANTFARM_BACKTEST_INDICATOR_CACHE_H_
+#define QUANTFARM_BACKTEST_INDICATOR_CACHE_H_
+
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace qf {
+
+// Memoizes indicator series computed over one Market, so that the parameter sets of
+// a sweep that share an indicator (the same EMA period, say) compute it once.
+// Thread-safe: concurrent callers asking for the same key block until the single
+// computation finishes. Values are immutable once stored. Keys must identify the
+// series fully, e.g. "ema:close:20".
+class IndicatorCache {
+ public:
+  using Series = std::shared_ptr<const std::vector<double>>;
+
+  IndicatorCache() = default;
+  IndicatorCache(const IndicatorCache&) = delete;
+  IndicatorCache& operator=(const IndicatorCache&) = delete;
+
+  // Returns the series under `key`, calling `compute` if it is not there yet. If
+  // `compute` throws, the exception reaches every caller of that key.
+  Series Get(const std::string& key, const std::function<std::vector<double>()>& compute);
+
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_future<Series>> entries_;
+};
+
+}  // namespace qf
+
+#endif  // QUANTFARM_BACKTEST_INDICATOR_CACHE_H_

@@ -1,0 +1,115 @@
+#include "backtest/strategies/cached_indicators.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "backtest/indicators.h"
+
+namespace qf::cached {
+
+namespace {
+
+std::string Key(const char* name, int a, int b = 0, int c = 0) {
+  return std::string(name) + ":" + std::to_string(a) + ":" + std::to_string(b) + ":" +
+         std::to_string(c);
+}
+
+}  // namespace
+
+Series Sma(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("sma", period), [&] { return indicators::Sma(m.primary.close, period); });
+}
+
+Series Ema(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("ema", period), [&] { return indicators::Ema(m.primary.close, period); });
+}
+
+Series RollingStd(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("std", period),
+               [&] { return indicators::RollingStd(m.primary.close, period); });
+}
+
+Series Rsi(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("rsi", period), [&] { return indicators::Rsi(m.primary.close, period); });
+}
+
+Series MacdLine(const Market& m, IndicatorCache& c, int fast, int slow) {
+  return c.Get(Key("macd", fast, slow), [&] {
+    return indicators::MacdLines(m.primary.close, fast, slow, 1).line;
+  });
+}
+
+Series MacdSignal(const Market& m, IndicatorCache& c, int fast, int slow, int signal) {
+  return c.Get(Key("macd_signal", fast, slow, signal), [&] {
+    return indicators::MacdLines(m.primary.close, fast, slow, signal).signal;
+  });
+}
+
+Series HighestHigh(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("hh", period),
+               [&] { return indicators::RollingMax(m.primary.high, period); });
+}
+
+Series LowestLow(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("ll", period),
+               [&] { return indicators::RollingMin(m.primary.low, period); });
+}
+
+Series Roc(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("roc", period), [&] { return indicators::Roc(m.primary.close, period); });
+}
+
+Series StochK(const Market& m, IndicatorCache& c, int k_period) {
+  return c.Get(Key("stoch_k", k_period), [&] {
+    const auto& b = m.primary;
+    return indicators::Stoch(b.high, b.low, b.close, k_period, 1).k;
+  });
+}
+
+Series StochD(const Market& m, IndicatorCache& c, int k_period, int d_period) {
+  return c.Get(Key("stoch_d", k_period, d_period), [&] {
+    const auto& b = m.primary;
+    return indicators::Stoch(b.high, b.low, b.close, k_period, d_period).d;
+  });
+}
+
+Series WilliamsR(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("willr", period), [&] {
+    const auto& b = m.primary;
+    return indicators::WilliamsR(b.high, b.low, b.close, period);
+  });
+}
+
+Series Atr(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("atr", period), [&] {
+    const auto& b = m.primary;
+    return indicators::Atr(b.high, b.low, b.close, period);
+  });
+}
+
+Series ZScore(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("zscore", period),
+               [&] { return indicators::ZScore(m.primary.close, period); });
+}
+
+Series Vwap(const Market& m, IndicatorCache& c, int period) {
+  return c.Get(Key("vwap", period), [&] {
+    const auto& b = m.primary;
+    return indicators::Vwap(b.high, b.low, b.close, b.volume, period);
+  });
+}
+
+Series PairZScore(const Market& m, IndicatorCache& c, int period) {
+  if (!m.secondary) throw std::invalid_argument("pair z-score needs a second symbol");
+  auto ratio = c.Get("log_ratio", [&] {
+    const auto& a = m.primary.close;
+    const auto& b = m.secondary->close;
+    std::vector<double> r(a.size());
+    for (std::size_t t = 0; t < a.size(); ++t) r[t] = std::log(a[t] / b[t]);
+    return r;
+  });
+  return c.Get(Key("pair_z", period), [&] { return indicators::ZScore(*ratio, period); });
+}
+
+}  // namespace qf::cached

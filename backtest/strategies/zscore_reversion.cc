@@ -1,0 +1,58 @@
+#include "backtest/strategies/cached_indicators.h"
+#include "backtest/strategies/seed_strategy.h"
+#include "backtest/strategies/signal_rules.h"
+
+namespace qf {
+
+namespace {
+
+// Mean reversion on a rolling z-score: of the close (zscore_reversion) or of the log
+// price ratio of a pair (pairs_arbitrage, which trades the dollar-neutral spread).
+class ZScoreReversion final : public SeedStrategy {
+ public:
+  ZScoreReversion(std::string name, std::string description, bool pair)
+      : SeedStrategy(std::move(name), std::move(description),
+                     {IntParam("period", 5, 500, pair ? 60 : 20, "z-score window"),
+                      FloatParam("entry", 0.5, 4.0, 0.1, 2.0, "entry |z|"),
+                      FloatParam("exit", 0.0, 3.5, 0.1, 0.5, "exit |z|")}),
+        pair_(pair) {}
+
+  bool needs_pair() const override { return pair_; }
+
+  std::string Inconsistency(const ParamValues& p) const override {
+    return RequireLess(p, 2, 1);
+  }
+
+  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
+               std::span<int8_t> out) const override {
+    const auto z = pair_ ? cached::PairZScore(m, c, Int(p, 0)) : cached::ZScore(m, c, Int(p, 0));
+    const double entry = p[1], exit = p[2];
+    rules::Reversion(
+        [&](std::size_t t) { return rules::Levels{(*z)[t], -entry, entry, -exit, exit}; },
+        out);
+  }
+
+ private:
+  bool pair_;
+};
+
+}  // namespace
+
+const Strategy& ZScoreReversionStrategy() {
+  static const ZScoreReversion s("zscore_reversion",
+                                 "long when the close's z-score < -entry, short when > "
+                                 "entry; exit when it is back within exit",
+                                 false);
+  return s;
+}
+
+const Strategy& PairsArbitrageStrategy() {
+  static const ZScoreReversion s(
+      "pairs_arbitrage",
+      "trades the dollar-neutral spread (long A, short B) of two symbols: long when the "
+      "z-score of log(A/B) < -entry, short when > entry, exit within exit",
+      true);
+  return s;
+}
+
+}  // namespace qf
