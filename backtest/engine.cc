@@ -66,6 +66,7 @@ void ComputeTargets(const Market& market, const Strategy& strategy, const ParamV
                     const EngineConfig& config, IndicatorCache& cache,
                     std::span<int8_t> out) {
   strategy.Signals(market, p, cache, out);
+  if (!out.empty()) out[0] = 0;  // nothing before bar 0 to decide on or fill against
   if (!config.allow_short) {
     for (auto& s : out) s = s < 0 ? int8_t{0} : s;
   }
@@ -140,14 +141,6 @@ BacktestResult RunBacktest(const Market& market, const Strategy& strategy,
   auto fill_price = [&](std::size_t t) {
     return f.intraday_held ? bars.open[t] : bars.close[t];
   };
-  const std::size_t first = r.segments[0].begin;
-  const double carried = exposure(static_cast<std::ptrdiff_t>(first - 1 - f.lag));
-  if (carried != 0) {  // a close fill on bar 0
-    open_trade.direction = carried > 0 ? 1 : -1;
-    open_trade.entry_bar = first - 1;
-    open_trade.entry_time = bars.time[first - 1];
-    open_trade.entry_price = bars.close[first - 1];
-  }
   AccountSegment<double>(
       f, config.costs.PerSide(), r.segments[0], exposure, acc,
       [&](std::size_t t, double e_hold, double e_new, const auto& moves) {

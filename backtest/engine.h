@@ -16,7 +16,9 @@
 namespace qf {
 
 // Writes the strategy's targets for `p` into `out` (size market.size()), with short
-// targets turned flat when config.allow_short is false. `p` must be valid.
+// targets turned flat when config.allow_short is false, and out[0] = 0 (no position
+// is decided on the first bar, so every position pays its entry cost inside the
+// accounted bars 1..n-1). `p` must be valid.
 void ComputeTargets(const Market& market, const Strategy& strategy, const ParamValues& p,
                     const EngineConfig& config, IndicatorCache& cache,
                     std::span<int8_t> out);
