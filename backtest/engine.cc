@@ -50,6 +50,57 @@ void AccountSegment(const FillView& f, double cost, const Segment& seg,
   acc.Finish(e_hold);
 }
 
+// The lane path: kEngineLanes target arrays packed one byte per lane into a 32-bit
+// key per bar, so that a bar on which no lane changes position is detected with one
+// integer comparison and accounted by StepSteady(). Same results as AccountSegment.
+static_assert(kEngineLanes == 4, "lane keys pack four int8 targets into 32 bits");
+
+std::vector<uint32_t> PackLanes(const int8_t* const* lane, std::size_t n) {
+  std::vector<uint32_t> keys(n);
+  for (std::size_t t = 0; t < n; ++t) {
+    keys[t] = static_cast<uint32_t>(static_cast<uint8_t>(lane[0][t])) |
+              static_cast<uint32_t>(static_cast<uint8_t>(lane[1][t])) << 8 |
+              static_cast<uint32_t>(static_cast<uint8_t>(lane[2][t])) << 16 |
+              static_cast<uint32_t>(static_cast<uint8_t>(lane[3][t])) << 24;
+  }
+  return keys;
+}
+
+LaneVector Expand(uint32_t key, double size) {
+  LaneVector e;
+  for (int l = 0; l < kEngineLanes; ++l) {
+    e[l] = static_cast<int8_t>(static_cast<uint8_t>(key >> (8 * l))) * size;
+  }
+  return e;
+}
+
+void AccountLanes(const FillView& f, double cost, double size, const Segment& seg,
+                  const uint32_t* keys, PerformanceAccumulator<LaneVector>& acc) {
+  const LaneVector zero{}, one = zero + 1.0;
+  const auto start = static_cast<std::ptrdiff_t>(seg.begin) - 1 -
+                     static_cast<std::ptrdiff_t>(f.lag);
+  uint32_t key = start >= 0 ? keys[start] : 0u;
+  LaneVector e = Expand(key, size);
+  LaneVector held = (e != zero) ? one : zero;
+  acc.Reset(e);
+  const double* g = f.g;
+  const double* d = f.intraday_held ? f.d : nullptr;
+  for (std::size_t t = seg.begin; t < seg.end; ++t) {
+    const uint32_t next = keys[t - f.lag];
+    const double dt = d != nullptr ? d[t] : 0.0;
+    if (next == key) {
+      acc.StepSteady(e, held, g[t], dt);
+      continue;
+    }
+    const LaneVector e_new = Expand(next, size);
+    acc.Step(e, e_new, g[t], dt, cost, f.intraday_held);
+    key = next;
+    e = e_new;
+    held = (e != zero) ? one : zero;
+  }
+  acc.Finish(e);
+}
+
 void CheckSegments(const Market& market, std::span<const Segment> segments) {
   for (const Segment& s : segments) {
     if (s.begin < 1 || s.begin > s.end || s.end > market.size()) {
@@ -89,18 +140,10 @@ std::vector<std::vector<Metrics>> EvaluateTargets(const Market& market,
     for (std::size_t l = 0; l < kEngineLanes; ++l) {
       lane[l] = signals[first + (l < used ? l : 0)];  // idle lanes repeat lane 0
     }
-    auto exposure = [&](std::ptrdiff_t i) {
-      LaneVector e{};
-      if (i >= 0) {
-        for (int l = 0; l < kEngineLanes; ++l) e[l] = lane[l][i] * size;
-      }
-      return e;
-    };
+    const std::vector<uint32_t> keys = PackLanes(lane, market.size());
     for (std::size_t s = 0; s < segments.size(); ++s) {
       PerformanceAccumulator<LaneVector> acc;
-      AccountSegment<LaneVector>(f, cost, segments[s], exposure, acc,
-                                 [](std::size_t, const LaneVector&, const LaneVector&,
-                                    const auto&) {});
+      AccountLanes(f, cost, size, segments[s], keys.data(), acc);
       const auto bars = static_cast<int64_t>(segments[s].end - segments[s].begin);
       for (std::size_t l = 0; l < used; ++l) {
         out[first + l][s] = acc.ToMetrics(static_cast<int>(l), bars, bpy);

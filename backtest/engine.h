@@ -26,7 +26,7 @@ void ComputeTargets(const Market& market, const Strategy& strategy, const ParamV
 // Accounts the targets signals[i][0..market.size()) over each segment and returns
 // metrics[i][segment]. Evaluates up to kEngineLanes target arrays in lock step; the
 // result for an array does not depend on which others share its lanes.
-inline constexpr int kEngineLanes = 8;
+inline constexpr int kEngineLanes = 4;
 std::vector<std::vector<Metrics>> EvaluateTargets(const Market& market,
                                                   const EngineConfig& config,
                                                   std::span<const int8_t* const> signals,

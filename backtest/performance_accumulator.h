@@ -63,21 +63,7 @@ struct PerformanceAccumulator {
     const V entry_cost = changed ? abs_new * cost : zero;
     const V m_hold = (one + e_hold * g) * (one - exit_cost);
     const V m_new = (one - entry_cost) * (one + e_new * d);
-    V m = m_hold * m_new;
-    m = (m < zero) ? zero : m;
-    const V r = m - one;
-
-    equity = equity * m;
-    rel = rel * m;
-    rel = (rel > one) ? one : rel;
-    min_rel = (rel < min_rel) ? rel : min_rel;
-    underwater = (rel < one) ? underwater + one : zero;
-    max_underwater = (underwater > max_underwater) ? underwater : max_underwater;
-
-    sum = sum + r;
-    sum_sq = sum_sq + r * r;
-    const V down = (r < zero) ? r : zero;
-    down_sq = down_sq + down * down;
+    const V m = Accumulate(m_hold * m_new);
     const V e_intraday = intraday_held ? e_new : zero;
     const auto held = (e_hold != zero) | (e_intraday != zero);
     exposed = exposed + (held ? one : zero);
@@ -90,6 +76,17 @@ struct PerformanceAccumulator {
     trade_rel = changed ? m_new : grown;
     trades = trades + ((changed & (e_new != zero)) ? one : zero);
     return {m_hold, m_new, m};
+  }
+
+  // Step() for a bar on which no lane changes position (e_hold == e_new == e), with
+  // `held` = (e != 0 ? 1 : 0) per lane. Performs, lane by lane, exactly the operations
+  // Step() performs in that case (the zero costs drop out exactly), so the results are
+  // bit-identical; it only skips the work whose outcome is known.
+  void StepSteady(V e, V held, double g, double d) {
+    const V one = Splat(1.0);
+    const V m = Accumulate((one + e * g) * (one + e * d));
+    exposed = exposed + held;
+    trade_rel = trade_rel * m;
   }
 
   // Marks a trade still open after the last bar (exposure `e_last`) to market.
@@ -147,6 +144,25 @@ struct PerformanceAccumulator {
   }
 
  private:
+  // Floors the bar's multiplier at 0, folds it into the return, drawdown and
+  // moment accumulators, and returns it.
+  V Accumulate(V m) {
+    const V zero = Splat(0.0), one = Splat(1.0);
+    m = (m < zero) ? zero : m;
+    const V r = m - one;
+    equity = equity * m;
+    rel = rel * m;
+    rel = (rel > one) ? one : rel;
+    min_rel = (rel < min_rel) ? rel : min_rel;
+    underwater = (rel < one) ? underwater + one : zero;
+    max_underwater = (underwater > max_underwater) ? underwater : max_underwater;
+    sum = sum + r;
+    sum_sq = sum_sq + r * r;
+    const V down = (r < zero) ? r : zero;
+    down_sq = down_sq + down * down;
+    return m;
+  }
+
   template <class Mask>
   void CloseTrades(Mask closing, V growth) {
     const V zero = Splat(0.0), one = Splat(1.0);

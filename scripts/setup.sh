@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The first command of the README: install the Debian packages, build, and run the
+# main job on embedded synthetic data (HDF5 file; no server to start).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh"
+qf="$root/build/app/quantfarm"
+store="$root/data/quantfarm.h5"
+mkdir -p "$root/data"
+
+echo; echo "== quantfarm data synth: 4 synthetic symbols, 10 years of daily bars"
+"$qf" data synth --symbols 4 --bars 2520 --seed 42 --store "$store"
+echo; echo "== quantfarm sweep: EMA crossover grid on AAA, ranked in-sample, checked out-of-sample"
+"$qf" sweep --store "$store" --symbol AAA --strategy ema_crossover \
+  --grid 'fast=2:50:1,slow=10:200:5' --in-sample 0.7 --min-trades 10 --top 5
+echo; echo "== quantfarm backtest: pairs arbitrage on the cointegrated pair AAA/BBB"
+"$qf" backtest --store "$store" --symbol AAA --symbol2 BBB --strategy pairs_arbitrage \
+  --params '{"period": 60, "entry": 2.0, "exit": 0.5}' --in-sample 0.7
+echo; echo "The store is $store; try: $qf strategies, $qf backtest --help"

@@ -1,0 +1,336 @@
+#include "storage/market_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <utility>
+
+#include "backtest/calendar.h"
+#include "backtest/timeframe.h"
+#include "storage/hdf5_handle.h"
+
+namespace qf {
+namespace {
+
+namespace fs = std::filesystem;
+
+static_assert(std::endian::native == std::endian::little,
+              "content hashes are defined over little-endian column bytes");
+
+constexpr std::size_t kMaxSymbolLength = 32;
+constexpr std::size_t kMaxListedSymbols = 20;
+
+using SeriesKey = std::pair<std::string, std::string>;  // (symbol, timeframe)
+
+[[noreturn]] void ThrowMissing(const std::string& path) {
+  throw StoreError("store '" + path +
+                   "' does not exist (create it with 'quantfarm data synth' or "
+                   "'quantfarm data import')");
+}
+
+// Throws StoreError unless `path` is an existing HDF5 file.
+void RequireStoreFile(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) ThrowMissing(path);
+  if (!h5::File::IsHdf5(path)) {
+    throw StoreError("store '" + path + "' is not an HDF5 file (or it is corrupt)");
+  }
+}
+
+h5::File OpenForRead(const std::string& path) {
+  RequireStoreFile(path);
+  return h5::File::Open(path, h5::File::Mode::kReadOnly);
+}
+
+std::vector<SeriesKey> ListKeys(const h5::File& file) {
+  std::vector<SeriesKey> keys;
+  for (const std::string& symbol : file.ChildNames()) {
+    if (!file.IsGroup(symbol)) continue;
+    const h5::Group group = file.OpenGroup(symbol);
+    for (const std::string& timeframe : group.ChildNames()) {
+      if (group.IsGroup(timeframe)) keys.emplace_back(symbol, timeframe);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+bool HasSeries(const h5::File& file, const std::string& symbol,
+               const std::string& timeframe) {
+  return file.IsGroup(symbol) && file.OpenGroup(symbol).IsGroup(timeframe);
+}
+
+[[noreturn]] void ThrowNotFound(const h5::File& file, const std::string& path,
+                                const std::string& symbol, const std::string& timeframe) {
+  const std::vector<SeriesKey> keys = ListKeys(file);
+  std::string available;
+  std::size_t shown = 0;
+  for (const auto& [s, tf] : keys) {
+    if (shown == kMaxListedSymbols) {
+      available += ", ... (" + std::to_string(keys.size() - shown) + " more)";
+      break;
+    }
+    if (shown > 0) available += ", ";
+    available += tf == timeframe ? s : s + "/" + tf;
+    ++shown;
+  }
+  if (keys.empty()) available = "(none)";
+  throw StoreError("symbol '" + symbol + "' (timeframe " + timeframe +
+                   ") not in store '" + path + "'; available: " + available);
+}
+
+// Validates the arguments of a lookup: bad names are caller errors, not store errors.
+void ValidateKey(const std::string& symbol, const std::string& timeframe) {
+  ValidateSymbolName(symbol);
+  Timeframe::Parse(timeframe);
+}
+
+h5::Group OpenSeries(const h5::File& file, const std::string& path,
+                     const std::string& symbol, const std::string& timeframe) {
+  if (!HasSeries(file, symbol, timeframe)) ThrowNotFound(file, path, symbol, timeframe);
+  return file.OpenGroup(symbol).OpenGroup(timeframe);
+}
+
+SeriesInfo ReadInfo(const h5::Group& group, const std::string& symbol,
+                    const std::string& timeframe) {
+  SeriesInfo info;
+  info.symbol = symbol;
+  info.timeframe = timeframe;
+  info.bars = group.ReadInt64Attribute("bars");
+  info.first_time = group.ReadInt64Attribute("first_time");
+  info.last_time = group.ReadInt64Attribute("last_time");
+  info.content_hash = group.ReadStringAttribute("content_hash");
+  info.source = group.ReadStringAttribute("source");
+  info.written_at = group.ReadStringAttribute("written_at");
+  return info;
+}
+
+void WriteSeries(const h5::Group& group, const BarSeries& bars, const std::string& source,
+                 const std::string& written_at) {
+  group.WriteColumn("time", std::span<const int64_t>(bars.time));
+  group.WriteColumn("open", std::span<const double>(bars.open));
+  group.WriteColumn("high", std::span<const double>(bars.high));
+  group.WriteColumn("low", std::span<const double>(bars.low));
+  group.WriteColumn("close", std::span<const double>(bars.close));
+  group.WriteColumn("volume", std::span<const double>(bars.volume));
+  group.WriteInt64Attribute("bars", static_cast<int64_t>(bars.size()));
+  group.WriteInt64Attribute("first_time", bars.time.front());
+  group.WriteInt64Attribute("last_time", bars.time.back());
+  group.WriteStringAttribute("content_hash", BarsContentHash(bars));
+  group.WriteStringAttribute("source", source);
+  group.WriteStringAttribute("written_at", written_at);
+}
+
+h5::Group OpenOrCreateGroup(const h5::Location& parent, const std::string& name) {
+  return parent.HasChild(name) ? parent.OpenGroup(name) : parent.CreateGroup(name);
+}
+
+void ValidateForWrite(const std::vector<BarSeries>& series) {
+  std::set<SeriesKey> seen;
+  for (const BarSeries& bars : series) {
+    ValidateSymbolName(bars.symbol);
+    const std::string name = "series '" + bars.symbol + "/" + bars.timeframe + "'";
+    try {
+      Timeframe::Parse(bars.timeframe);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(name + ": " + e.what());
+    }
+    if (bars.empty()) throw std::invalid_argument(name + ": has no bars");
+    if (const std::string problem = ValidateBars(bars); !problem.empty()) {
+      throw std::invalid_argument(name + ": " + problem);
+    }
+    if (!seen.emplace(bars.symbol, bars.timeframe).second) {
+      throw std::invalid_argument(name + ": given twice in one write");
+    }
+  }
+}
+
+void FsyncPath(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) {
+    throw StoreError("cannot open '" + path + "' to sync it: " + std::strerror(errno));
+  }
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) {
+    throw StoreError("cannot sync '" + path + "' to disk: " + std::strerror(saved));
+  }
+}
+
+std::string NowIsoUtc() {
+  const auto now = std::chrono::system_clock::now();
+  return FormatIsoDateTime(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+}
+
+}  // namespace
+
+void ValidateSymbolName(const std::string& symbol) {
+  const bool valid_chars = std::all_of(symbol.begin(), symbol.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+  });
+  if (symbol.empty() || symbol.size() > kMaxSymbolLength || !valid_chars ||
+      symbol == "." || symbol == "..") {
+    throw std::invalid_argument("invalid symbol '" + symbol +
+                                "': expected 1 to 32 characters from A-Z a-z 0-9 . _ -");
+  }
+}
+
+std::string BarsContentHash(const BarSeries& bars) {
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
+                                                                 &XXH3_freeState);
+  if (state == nullptr || XXH3_64bits_reset(state.get()) == XXH_ERROR) {
+    throw std::bad_alloc();
+  }
+  auto update = [&](const auto& column) {
+    XXH3_64bits_update(
+        state.get(), column.data(),
+        column.size() * sizeof(typename std::decay_t<decltype(column)>::value_type));
+  };
+  update(bars.time);
+  update(bars.open);
+  update(bars.high);
+  update(bars.low);
+  update(bars.close);
+  update(bars.volume);
+  const XXH64_hash_t hash = XXH3_64bits_digest(state.get());
+  char hex[17];
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int i = 0; i < 16; ++i) hex[i] = kDigits[(hash >> (60 - 4 * i)) & 0xF];
+  hex[16] = '\0';
+  return hex;
+}
+
+std::vector<SeriesInfo> MarketStore::List() const {
+  const h5::File file = OpenForRead(path_);
+  std::vector<SeriesInfo> infos;
+  for (const auto& [symbol, timeframe] : ListKeys(file)) {
+    infos.push_back(
+        ReadInfo(file.OpenGroup(symbol).OpenGroup(timeframe), symbol, timeframe));
+  }
+  return infos;
+}
+
+bool MarketStore::Contains(const std::string& symbol,
+                           const std::string& timeframe) const {
+  ValidateKey(symbol, timeframe);
+  const h5::File file = OpenForRead(path_);
+  return HasSeries(file, symbol, timeframe);
+}
+
+std::string MarketStore::ContentHash(const std::string& symbol,
+                                     const std::string& timeframe) const {
+  ValidateKey(symbol, timeframe);
+  const h5::File file = OpenForRead(path_);
+  return OpenSeries(file, path_, symbol, timeframe).ReadStringAttribute("content_hash");
+}
+
+bool MarketStore::IsContiguous(const std::string& symbol,
+                               const std::string& timeframe) const {
+  ValidateKey(symbol, timeframe);
+  const h5::File file = OpenForRead(path_);
+  const h5::Group group = OpenSeries(file, path_, symbol, timeframe);
+  for (const char* column : {"time", "open", "high", "low", "close", "volume"}) {
+    if (!group.IsContiguous(column)) return false;
+  }
+  return true;
+}
+
+BarSeries MarketStore::Read(const std::string& symbol,
+                            const std::string& timeframe) const {
+  ValidateKey(symbol, timeframe);
+  const h5::File file = OpenForRead(path_);
+  const h5::Group group = OpenSeries(file, path_, symbol, timeframe);
+  const std::string where = "'" + group.path() + "' in store '" + path_ + "'";
+  BarSeries bars;
+  bars.symbol = symbol;
+  bars.timeframe = timeframe;
+  bars.time = group.ReadInt64Column("time");
+  bars.open = group.ReadDoubleColumn("open");
+  bars.high = group.ReadDoubleColumn("high");
+  bars.low = group.ReadDoubleColumn("low");
+  bars.close = group.ReadDoubleColumn("close");
+  bars.volume = group.ReadDoubleColumn("volume");
+  const int64_t expected = group.ReadInt64Attribute("bars");
+  if (static_cast<int64_t>(bars.size()) != expected) {
+    throw StoreError(where + " has " + std::to_string(bars.size()) +
+                     " bars, but its 'bars' attribute says " + std::to_string(expected));
+  }
+  if (const std::string problem = ValidateBars(bars); !problem.empty()) {
+    throw StoreError(where + " is invalid: " + problem);
+  }
+  const std::string stored_hash = group.ReadStringAttribute("content_hash");
+  if (const std::string hash = BarsContentHash(bars); hash != stored_hash) {
+    throw StoreError(where + " is corrupt: content hash " + hash + " != stored " +
+                     stored_hash);
+  }
+  return bars;
+}
+
+void MarketStore::Write(const std::vector<BarSeries>& series,
+                        const std::string& source) const {
+  ValidateForWrite(series);
+
+  // Write next to the real file when the store path is a symlink.
+  std::error_code ec;
+  const bool exists = fs::exists(path_, ec);
+  std::string target = path_;
+  if (exists && fs::is_symlink(path_, ec)) target = fs::canonical(path_).string();
+  if (exists) RequireStoreFile(target);  // never replace something that is not a store
+
+  std::set<SeriesKey> replaced;
+  for (const BarSeries& bars : series) replaced.emplace(bars.symbol, bars.timeframe);
+
+  const std::string temp = target + ".tmp." + std::to_string(::getpid());
+  try {
+    {
+      std::optional<h5::File> old;
+      if (exists) old.emplace(h5::File::Open(target, h5::File::Mode::kReadOnly));
+      h5::File out = h5::File::Create(temp);
+      if (old) {
+        for (const auto& [symbol, timeframe] : ListKeys(*old)) {
+          if (replaced.count({symbol, timeframe}) > 0) continue;
+          const h5::Group from = old->OpenGroup(symbol);
+          const h5::Group to = OpenOrCreateGroup(out, symbol);
+          from.CopyChild(timeframe, to, timeframe);
+        }
+      }
+      const std::string written_at = NowIsoUtc();
+      for (const BarSeries& bars : series) {
+        const h5::Group symbol_group = OpenOrCreateGroup(out, bars.symbol);
+        WriteSeries(symbol_group.CreateGroup(bars.timeframe), bars, source, written_at);
+      }
+      out.Close();
+    }
+    FsyncPath(temp, false);
+    if (exists) {
+      fs::permissions(temp, fs::status(target).permissions(), fs::perm_options::replace);
+    }
+    if (std::rename(temp.c_str(), target.c_str()) != 0) {
+      throw StoreError("cannot replace store '" + target + "' with '" + temp +
+                       "': " + std::strerror(errno));
+    }
+  } catch (...) {
+    fs::remove(temp, ec);
+    throw;
+  }
+  const fs::path parent = fs::path(target).parent_path();
+  FsyncPath(parent.empty() ? "." : parent.string(), true);
+}
+
+}  // namespace qf

@@ -1,0 +1,78 @@
+#ifndef QUANTFARM_STORAGE_MARKET_STORE_H_
+#define QUANTFARM_STORAGE_MARKET_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backtest/bar_series.h"
+#include "storage/store_error.h"
+
+namespace qf {
+
+// One stored series, as listed by MarketStore::List.
+struct SeriesInfo {
+  std::string symbol;
+  std::string timeframe;
+  int64_t bars = 0;
+  int64_t first_time = 0;  // UTC epoch seconds of the first bar
+  int64_t last_time = 0;   // UTC epoch seconds of the last bar
+  std::string content_hash;
+  std::string source;      // e.g. "csv:/data/aaa.csv" or "synth seed=42 ..."
+  std::string written_at;  // ISO UTC time of the write, e.g. "2024-05-01T12:00:00Z"
+};
+
+// Throws std::invalid_argument unless `symbol` matches [A-Za-z0-9._-]{1,32} and is not
+// "." or ".." (symbols become HDF5 link names).
+void ValidateSymbolName(const std::string& symbol);
+
+// Fingerprint of the bars: XXH3_64bits over the raw little-endian column bytes in the
+// order time, open, high, low, close, volume, as 16 lowercase hex digits. The same
+// value is stored in the "content_hash" attribute, so it identifies data across files.
+std::string BarsContentHash(const BarSeries& bars);
+
+// The market-data store: an HDF5 file with one group "/<SYMBOL>/<timeframe>" per series
+// holding contiguous 1-D datasets time (int64), open, high, low, close, volume (float64)
+// and scalar attributes bars, first_time, last_time (int64), content_hash, source and
+// written_at (strings).
+//
+// A MarketStore only remembers the path: each call opens the file, does its work and
+// closes it, so readers always see the last complete write. Writes replace the whole
+// file atomically (temp file + fsync + rename): readers never see a torn file, and
+// readers that opened the old file keep reading it. Concurrent writers are not
+// coordinated: the last rename wins. Errors are qf::StoreError unless noted; a call on
+// a missing file throws StoreError advising how to create it.
+class MarketStore {
+ public:
+  explicit MarketStore(std::string path) : path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+
+  // Every series in the store, sorted by (symbol, timeframe).
+  std::vector<SeriesInfo> List() const;
+  // Throws StoreError listing the available symbols when the series is not stored, and
+  // when the stored data fails its own content hash or the bar invariants.
+  BarSeries Read(const std::string& symbol, const std::string& timeframe) const;
+  bool Contains(const std::string& symbol, const std::string& timeframe) const;
+  std::string ContentHash(const std::string& symbol, const std::string& timeframe) const;
+  // True when all six column datasets of the series use the contiguous layout (so a
+  // reader may map them straight from the file).
+  bool IsContiguous(const std::string& symbol, const std::string& timeframe) const;
+
+  // Adds `series` to the store, replacing any stored series with the same symbol and
+  // timeframe and keeping the others; creates the file when missing. `source` records
+  // where the data came from. First checks every series (symbol name, timeframe,
+  // non-empty, ValidateBars, no two with the same symbol and timeframe) and throws
+  // std::invalid_argument naming the series and the problem; then writes
+  // path + ".tmp.<pid>", fsyncs it and renames it over the store. On any failure the
+  // store file is left untouched and the temp file is removed.
+  void Write(const std::vector<BarSeries>& series, const std::string& source) const;
+
+ private:
+  std::string path_;
+};
+
+}  // namespace qf
+
+#endif  // QUANTFARM_STORAGE_MARKET_STORE_H_
