@@ -92,14 +92,13 @@ void Run(const SweepOptions& o) {
     if (segments[s].label == "in_sample") rank_segment = s;
   }
 
-  // Evaluate in chunks so that progress can be reported.
+  // Evaluate in chunks so that progress can be reported and memory stays bounded;
+  // chunks are large because sets evaluated together share indicator reads.
   const auto start = std::chrono::steady_clock::now();
   IndicatorCache cache;
   std::vector<std::vector<Metrics>> metrics;
   metrics.reserve(sets.size());
-  const std::size_t chunk =
-      std::max<std::size_t>(static_cast<std::size_t>(kEngineLanes) * threads * 32,
-                            (sets.size() / 20 + kEngineLanes) / kEngineLanes * kEngineLanes);
+  const std::size_t chunk = std::clamp<std::size_t>((sets.size() + 19) / 20, 4096, 65536);
   Progress progress(sets.size());
   for (std::size_t first = 0; first < sets.size(); first += chunk) {
     const std::size_t count = std::min(chunk, sets.size() - first);

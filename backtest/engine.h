@@ -24,13 +24,15 @@ void ComputeTargets(const Market& market, const Strategy& strategy, const ParamV
                     std::span<int8_t> out);
 
 // Accounts the targets signals[i][0..market.size()) over each segment and returns
-// metrics[i][segment]. Evaluates up to kEngineLanes target arrays in lock step; the
-// result for an array does not depend on which others share its lanes.
-inline constexpr int kEngineLanes = 4;
+// metrics[i][segment]. Evaluates several target arrays in lock step; the result for
+// an array does not depend on which others share its lanes.
 std::vector<std::vector<Metrics>> EvaluateTargets(const Market& market,
                                                   const EngineConfig& config,
                                                   std::span<const int8_t* const> signals,
                                                   std::span<const Segment> segments);
+
+// Throws std::invalid_argument unless 1 <= begin <= end <= market.size() for each.
+void CheckSegments(const Market& market, std::span<const Segment> segments);
 
 // One round trip (or a position still open at the end).
 struct Trade {

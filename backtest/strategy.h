@@ -2,6 +2,7 @@
 #define QUANTFARM_BACKTEST_STRATEGY_H_
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +13,18 @@
 #include "backtest/param_space.h"
 
 namespace qf {
+
+// Produces a strategy's target positions bar by bar: the position decided at the
+// close of bar t (-1 short, 0 flat, +1 long) depends only on bars 0..t (no
+// look-ahead). Generate() must be called on consecutive ranges starting at bar 0, so
+// that a sweep can produce targets in cache-sized blocks; a generator carries the
+// position state between calls. Not thread-safe; cheap to create.
+class SignalGenerator {
+ public:
+  virtual ~SignalGenerator() = default;
+  // Writes the targets of bars [begin, begin + out.size()) to `out`.
+  virtual void Generate(std::size_t begin, std::span<int8_t> out) = 0;
+};
 
 // A strategy family ("genetic seed"): a typed parameter space and a rule that turns
 // bars into target positions. Implementations are stateless and thread-safe.
@@ -35,12 +48,15 @@ class Strategy {
   // Throws std::invalid_argument when `p` is out of bounds or inconsistent.
   void Validate(const ParamValues& p) const;
 
-  // Writes the target position decided at the close of each bar t (-1 short, 0 flat,
-  // +1 long) to out[t], for all t < market.size() == out.size(). out[t] depends only
-  // on bars 0..t (no look-ahead). Indicators come from and go to `cache`, which
-  // must belong to `market`. `p` must be valid.
-  virtual void Signals(const Market& market, const ParamValues& p, IndicatorCache& cache,
-                       std::span<int8_t> out) const = 0;
+  // Binds parameters `p` (valid) to `market`, fetching the indicators it needs from
+  // `cache` (which must belong to `market`), and returns the generator of its
+  // targets. The generator reads `market`, which must outlive it.
+  virtual std::unique_ptr<SignalGenerator> Bind(const Market& market, const ParamValues& p,
+                                                IndicatorCache& cache) const = 0;
+
+  // All targets at once: out.size() == market.size().
+  void Signals(const Market& market, const ParamValues& p, IndicatorCache& cache,
+               std::span<int8_t> out) const;
 };
 
 // Every strategy family, in a fixed order.

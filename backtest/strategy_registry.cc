@@ -14,6 +14,11 @@ void Strategy::Validate(const ParamValues& p) const {
   }
 }
 
+void Strategy::Signals(const Market& market, const ParamValues& p, IndicatorCache& cache,
+                       std::span<int8_t> out) const {
+  Bind(market, p, cache)->Generate(0, out);
+}
+
 const std::vector<const Strategy*>& AllStrategies() {
   static const std::vector<const Strategy*> kAll = {
       &EmaCrossoverStrategy(),          &SmaCrossoverStrategy(),

@@ -75,7 +75,7 @@ void BM_Sweep(benchmark::State& state, const Strategy* strategy) {
       static_cast<double>(kSets) * kBars, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// The accounting alone (targets precomputed), kEngineLanes sets in lock step.
+// The accounting alone (targets precomputed), four sets in lock step.
 void BM_AccountTargets(benchmark::State& state) {
   const Market& market = BenchMarket(false);
   const Strategy& s = FindStrategy("ema_crossover");

@@ -15,19 +15,20 @@ class AtrVolatilityBreakout final : public SeedStrategy {
                      {IntParam("period", 5, 250, 20, "SMA and ATR period"),
                       FloatParam("k", 0.25, 5.0, 0.25, 2.0, "ATR multiple")}) {}
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto mid = cached::Sma(m, c, Int(p, 0));
-    const auto atr = cached::Atr(m, c, Int(p, 0));
-    const double k = p[1];
-    const auto& close = m.primary.close;
-    rules::Breakout(
-        [&](std::size_t t) {
-          const double band = k * (*atr)[t];
-          return rules::Levels{close[t], (*mid)[t] + band, (*mid)[t] - band, (*mid)[t],
-                               (*mid)[t]};
-        },
-        out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator([mid = cached::Sma(m, c, Int(p, 0)),
+                                 atr = cached::Atr(m, c, Int(p, 0)), k = p[1],
+                                 close = m.primary.close.data()](
+                                    std::size_t begin, std::span<int8_t> out, int8_t& pos) {
+      rules::Breakout(
+          [&](std::size_t t) {
+            const double band = k * (*atr)[t];
+            return rules::Levels{close[t], (*mid)[t] + band, (*mid)[t] - band, (*mid)[t],
+                                 (*mid)[t]};
+          },
+          begin, out, pos);
+    });
   }
 };
 

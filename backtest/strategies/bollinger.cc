@@ -16,23 +16,24 @@ class Bollinger final : public SeedStrategy {
                       FloatParam("k", 0.5, 4.0, 0.1, 2.0, "band width in deviations")}),
         breakout_(breakout) {}
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto mid = cached::Sma(m, c, Int(p, 0));
-    const auto sd = cached::RollingStd(m, c, Int(p, 0));
-    const double k = p[1];
-    const auto& close = m.primary.close;
-    auto levels = [&](std::size_t t) {
-      const double lower = (*mid)[t] - k * (*sd)[t];
-      const double upper = (*mid)[t] + k * (*sd)[t];
-      return breakout_ ? rules::Levels{close[t], upper, lower, (*mid)[t], (*mid)[t]}
-                       : rules::Levels{close[t], lower, upper, (*mid)[t], (*mid)[t]};
-    };
-    if (breakout_) {
-      rules::Breakout(levels, out);
-    } else {
-      rules::Reversion(levels, out);
-    }
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator([mid = cached::Sma(m, c, Int(p, 0)),
+                                 sd = cached::RollingStd(m, c, Int(p, 0)), k = p[1],
+                                 close = m.primary.close.data(), breakout = breakout_](
+                                    std::size_t begin, std::span<int8_t> out, int8_t& pos) {
+      auto levels = [&](std::size_t t) {
+        const double lower = (*mid)[t] - k * (*sd)[t];
+        const double upper = (*mid)[t] + k * (*sd)[t];
+        return breakout ? rules::Levels{close[t], upper, lower, (*mid)[t], (*mid)[t]}
+                        : rules::Levels{close[t], lower, upper, (*mid)[t], (*mid)[t]};
+      };
+      if (breakout) {
+        rules::Breakout(levels, begin, out, pos);
+      } else {
+        rules::Reversion(levels, begin, out, pos);
+      }
+    });
   }
 
  private:

@@ -25,21 +25,22 @@ class DonchianBreakout final : public SeedStrategy {
            std::to_string(Int(p, 0)) + ")";
   }
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto hi = cached::HighestHigh(m, c, Int(p, 0));
-    const auto lo = cached::LowestLow(m, c, Int(p, 0));
-    const auto exit_hi = cached::HighestHigh(m, c, Int(p, 1));
-    const auto exit_lo = cached::LowestLow(m, c, Int(p, 1));
-    const auto& close = m.primary.close;
-    constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-    rules::Breakout(
-        [&](std::size_t t) {
-          if (t == 0) return rules::Levels{close[0], kNaN, kNaN, kNaN, kNaN};
-          return rules::Levels{close[t], (*hi)[t - 1], (*lo)[t - 1], (*exit_lo)[t - 1],
-                               (*exit_hi)[t - 1]};
-        },
-        out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator(
+        [hi = cached::HighestHigh(m, c, Int(p, 0)), lo = cached::LowestLow(m, c, Int(p, 0)),
+         exit_hi = cached::HighestHigh(m, c, Int(p, 1)),
+         exit_lo = cached::LowestLow(m, c, Int(p, 1)), close = m.primary.close.data()](
+            std::size_t begin, std::span<int8_t> out, int8_t& pos) {
+          constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+          rules::Breakout(
+              [&](std::size_t t) {
+                if (t == 0) return rules::Levels{close[0], kNaN, kNaN, kNaN, kNaN};
+                return rules::Levels{close[t], (*hi)[t - 1], (*lo)[t - 1],
+                                     (*exit_lo)[t - 1], (*exit_hi)[t - 1]};
+              },
+              begin, out, pos);
+        });
   }
 };
 

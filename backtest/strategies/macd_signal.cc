@@ -19,11 +19,14 @@ class MacdSignal final : public SeedStrategy {
     return RequireLess(p, 0, 1);
   }
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto line = cached::MacdLine(m, c, Int(p, 0), Int(p, 1));
-    const auto signal = cached::MacdSignal(m, c, Int(p, 0), Int(p, 1), Int(p, 2));
-    rules::Crossover(line->data(), signal->data(), out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator(
+        [line = cached::MacdLine(m, c, Int(p, 0), Int(p, 1)),
+         signal = cached::MacdSignal(m, c, Int(p, 0), Int(p, 1), Int(p, 2))](
+            std::size_t begin, std::span<int8_t> out, int8_t&) {
+          rules::Crossover(line->data(), signal->data(), begin, out);
+        });
   }
 };
 

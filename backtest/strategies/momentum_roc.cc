@@ -16,10 +16,12 @@ class MomentumRoc final : public SeedStrategy {
                       FloatParam("threshold", 0.0, 0.5, 0.005, 0.0,
                                  "dead band as a fraction (0.02 = 2%)")}) {}
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto roc = cached::Roc(m, c, Int(p, 0));
-    rules::Threshold([&](std::size_t t) { return (*roc)[t]; }, p[1], out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator([roc = cached::Roc(m, c, Int(p, 0)), threshold = p[1]](
+                                    std::size_t begin, std::span<int8_t> out, int8_t&) {
+      rules::Threshold([&](std::size_t t) { return (*roc)[t]; }, threshold, begin, out);
+    });
   }
 };
 

@@ -22,11 +22,13 @@ class MovingAverageCrossover final : public SeedStrategy {
     return RequireLess(p, 0, 1);
   }
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto fast = average_(m, c, Int(p, 0));
-    const auto slow = average_(m, c, Int(p, 1));
-    rules::Crossover(fast->data(), slow->data(), out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator([fast = average_(m, c, Int(p, 0)),
+                                 slow = average_(m, c, Int(p, 1))](
+                                    std::size_t begin, std::span<int8_t> out, int8_t&) {
+      rules::Crossover(fast->data(), slow->data(), begin, out);
+    });
   }
 
  private:

@@ -16,15 +16,17 @@ class RsiMeanReversion final : public SeedStrategy {
                       FloatParam("lower", 5, 49, 1, 30, "oversold level"),
                       FloatParam("upper", 51, 95, 1, 70, "overbought level")}) {}
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto rsi = cached::Rsi(m, c, Int(p, 0));
-    const double lower = p[1], upper = p[2];
-    rules::Reversion(
-        [&](std::size_t t) {
-          return rules::Levels{(*rsi)[t], lower, upper, 50.0, 50.0};
-        },
-        out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator([rsi = cached::Rsi(m, c, Int(p, 0)), lower = p[1],
+                                 upper = p[2]](std::size_t begin, std::span<int8_t> out,
+                                               int8_t& pos) {
+      rules::Reversion(
+          [&](std::size_t t) {
+            return rules::Levels{(*rsi)[t], lower, upper, 50.0, 50.0};
+          },
+          begin, out, pos);
+    });
   }
 };
 

@@ -1,5 +1,6 @@
 #include "backtest/strategies/cached_indicators.h"
 #include "backtest/strategies/seed_strategy.h"
+#include "backtest/strategies/signal_rules.h"
 
 namespace qf {
 
@@ -18,24 +19,25 @@ class StochasticReversal final : public SeedStrategy {
                       FloatParam("lower", 5, 49, 1, 20, "oversold level"),
                       FloatParam("upper", 51, 95, 1, 80, "overbought level")}) {}
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto k = cached::StochK(m, c, Int(p, 0));
-    const auto d = cached::StochD(m, c, Int(p, 0), Int(p, 1));
-    const double lower = p[2], upper = p[3];
-    int8_t pos = 0;
-    for (std::size_t t = 0; t < out.size(); ++t) {
-      const double kt = (*k)[t], dt = (*d)[t];
-      if (pos == 0) {
-        if (kt < lower && kt > dt) pos = 1;
-        if (kt > upper && kt < dt) pos = -1;
-      } else if (pos > 0) {
-        if (kt > upper) pos = 0;
-      } else if (kt < lower) {
-        pos = 0;
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator([k = cached::StochK(m, c, Int(p, 0)),
+                                 d = cached::StochD(m, c, Int(p, 0), Int(p, 1)),
+                                 lower = p[2], upper = p[3]](
+                                    std::size_t begin, std::span<int8_t> out, int8_t& pos) {
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        const double kt = (*k)[begin + i], dt = (*d)[begin + i];
+        if (pos == 0) {
+          if (kt < lower && kt > dt) pos = 1;
+          if (kt > upper && kt < dt) pos = -1;
+        } else if (pos > 0) {
+          if (kt > upper) pos = 0;
+        } else if (kt < lower) {
+          pos = 0;
+        }
+        out[i] = pos;
       }
-      out[t] = pos;
-    }
+    });
   }
 };
 

@@ -16,16 +16,17 @@ class VwapReversion final : public SeedStrategy {
                       FloatParam("threshold", 0.001, 0.2, 0.001, 0.02,
                                  "deviation as a fraction (0.02 = 2%)")}) {}
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto vwap = cached::Vwap(m, c, Int(p, 0));
-    const double th = p[1];
-    const auto& close = m.primary.close;
-    rules::Reversion(
-        [&](std::size_t t) {
-          return rules::Levels{close[t] / (*vwap)[t] - 1.0, -th, th, 0.0, 0.0};
-        },
-        out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator([vwap = cached::Vwap(m, c, Int(p, 0)), th = p[1],
+                                 close = m.primary.close.data()](
+                                    std::size_t begin, std::span<int8_t> out, int8_t& pos) {
+      rules::Reversion(
+          [&](std::size_t t) {
+            return rules::Levels{close[t] / (*vwap)[t] - 1.0, -th, th, 0.0, 0.0};
+          },
+          begin, out, pos);
+    });
   }
 };
 

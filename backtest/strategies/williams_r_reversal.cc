@@ -16,15 +16,17 @@ class WilliamsRReversal final : public SeedStrategy {
                       FloatParam("lower", -99, -51, 1, -80, "oversold level"),
                       FloatParam("upper", -49, -1, 1, -20, "overbought level")}) {}
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto wr = cached::WilliamsR(m, c, Int(p, 0));
-    const double lower = p[1], upper = p[2];
-    rules::Reversion(
-        [&](std::size_t t) {
-          return rules::Levels{(*wr)[t], lower, upper, -50.0, -50.0};
-        },
-        out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    return rules::MakeGenerator([wr = cached::WilliamsR(m, c, Int(p, 0)), lower = p[1],
+                                 upper = p[2]](std::size_t begin, std::span<int8_t> out,
+                                               int8_t& pos) {
+      rules::Reversion(
+          [&](std::size_t t) {
+            return rules::Levels{(*wr)[t], lower, upper, -50.0, -50.0};
+          },
+          begin, out, pos);
+    });
   }
 };
 

@@ -23,13 +23,15 @@ class ZScoreReversion final : public SeedStrategy {
     return RequireLess(p, 2, 1);
   }
 
-  void Signals(const Market& m, const ParamValues& p, IndicatorCache& c,
-               std::span<int8_t> out) const override {
-    const auto z = pair_ ? cached::PairZScore(m, c, Int(p, 0)) : cached::ZScore(m, c, Int(p, 0));
-    const double entry = p[1], exit = p[2];
-    rules::Reversion(
-        [&](std::size_t t) { return rules::Levels{(*z)[t], -entry, entry, -exit, exit}; },
-        out);
+  std::unique_ptr<SignalGenerator> Bind(const Market& m, const ParamValues& p,
+                                        IndicatorCache& c) const override {
+    auto z = pair_ ? cached::PairZScore(m, c, Int(p, 0)) : cached::ZScore(m, c, Int(p, 0));
+    return rules::MakeGenerator([z = std::move(z), entry = p[1], exit = p[2]](
+                                    std::size_t begin, std::span<int8_t> out, int8_t& pos) {
+      rules::Reversion(
+          [&](std::size_t t) { return rules::Levels{(*z)[t], -entry, entry, -exit, exit}; },
+          begin, out, pos);
+    });
   }
 
  private:

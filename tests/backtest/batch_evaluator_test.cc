@@ -1,5 +1,7 @@
 #include "backtest/batch_evaluator.h"
 
+#include "backtest/lane_accounting.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -44,7 +46,7 @@ TEST(BatchEvaluator, ResultOfASetDoesNotDependOnItsLaneNeighbours) {
   const Market m = testing::SynthMarket(2000);
   const Strategy& s = FindStrategy("bollinger_reversion");
   const auto sets = Consistent(s, "period=10:40:5,k=1:3:0.5");
-  ASSERT_GT(sets.size(), static_cast<std::size_t>(kEngineLanes));
+  ASSERT_GT(sets.size(), static_cast<std::size_t>(kLanes));
   const auto segments = MakeSegments(m.size(), SplitSpec{});
   IndicatorCache cache;
   const auto batch = EvaluateBatch(m, s, sets, EngineConfig{}, segments, cache, 2);
