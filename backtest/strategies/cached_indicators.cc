@@ -36,14 +36,20 @@ Series Rsi(const Market& m, IndicatorCache& c, int period) {
 
 Series MacdLine(const Market& m, IndicatorCache& c, int fast, int slow) {
   return c.Get(Key("macd", fast, slow), [&] {
-    return indicators::MacdLines(m.primary.close, fast, slow, 1).line;
+    if (fast >= slow) {  // same check and message as indicators::MacdLines
+      return indicators::MacdLines(m.primary.close, fast, slow, 1).line;
+    }
+    const auto f = Ema(m, c, fast);
+    const auto s = Ema(m, c, slow);
+    std::vector<double> line(f->size());
+    for (std::size_t t = 0; t < line.size(); ++t) line[t] = (*f)[t] - (*s)[t];
+    return line;
   });
 }
 
 Series MacdSignal(const Market& m, IndicatorCache& c, int fast, int slow, int signal) {
-  return c.Get(Key("macd_signal", fast, slow, signal), [&] {
-    return indicators::MacdLines(m.primary.close, fast, slow, signal).signal;
-  });
+  return c.Get(Key("macd_signal", fast, slow, signal),
+               [&] { return indicators::Ema(*MacdLine(m, c, fast, slow), signal); });
 }
 
 Series HighestHigh(const Market& m, IndicatorCache& c, int period) {
@@ -68,10 +74,8 @@ Series StochK(const Market& m, IndicatorCache& c, int k_period) {
 }
 
 Series StochD(const Market& m, IndicatorCache& c, int k_period, int d_period) {
-  return c.Get(Key("stoch_d", k_period, d_period), [&] {
-    const auto& b = m.primary;
-    return indicators::Stoch(b.high, b.low, b.close, k_period, d_period).d;
-  });
+  return c.Get(Key("stoch_d", k_period, d_period),
+               [&] { return indicators::Sma(*StochK(m, c, k_period), d_period); });
 }
 
 Series WilliamsR(const Market& m, IndicatorCache& c, int period) {

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "backtest/engine.h"
+#include "backtest/indicators.h"
+#include "backtest/strategies/cached_indicators.h"
 #include "tests/backtest/test_market.h"
 
 namespace qf {
@@ -142,6 +145,32 @@ TEST(Strategies, PairsArbitrageTradesTheSpread) {
   EXPECT_GT(r.metrics[0].trades, 5);
   // The spread of a cointegrated pair is far less volatile than either leg.
   EXPECT_LT(r.metrics[0].volatility, 0.15);
+}
+
+}  // namespace
+}  // namespace qf
+
+namespace qf {
+namespace {
+
+// Strategies build MACD and %D from cached parts; they must equal the indicator
+// functions users see through `quantfarm indicator`, bit for bit.
+bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+TEST(CachedIndicators, ComposedSeriesEqualTheIndicatorFunctions) {
+  const Market m = testing::SynthMarket(800);
+  IndicatorCache cache;
+  const auto& b = m.primary;
+  const auto macd = indicators::MacdLines(b.close, 8, 21, 5);
+  EXPECT_TRUE(SameBits(*cached::MacdLine(m, cache, 8, 21), macd.line));
+  EXPECT_TRUE(SameBits(*cached::MacdSignal(m, cache, 8, 21, 5), macd.signal));
+  const auto stoch = indicators::Stoch(b.high, b.low, b.close, 14, 3);
+  EXPECT_TRUE(SameBits(*cached::StochK(m, cache, 14), stoch.k));
+  EXPECT_TRUE(SameBits(*cached::StochD(m, cache, 14, 3), stoch.d));
+  EXPECT_THROW(cached::MacdLine(m, cache, 21, 8), std::invalid_argument);
 }
 
 }  // namespace
