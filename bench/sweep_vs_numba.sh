@@ -60,6 +60,9 @@ for a, b in zip(q1["top"], n1["top"]):
         worst = max(worst, abs(x - y) / max(1e-12, abs(y)))
     if a["metrics"]["full"]["trades"] != b["metrics"]["trades"]:
         print("MISMATCH: trade counts differ"); sys.exit(1)
+if worst > 1e-9:
+    print(f"MISMATCH: metrics differ from the peer's by up to {worst:.1e} (relative)")
+    sys.exit(1)
 print(f"top {len(q1['top'])} sets agree with the peer; largest relative metric difference "
       f"{worst:.1e}")
 ok = ratio1 >= 2.0 and scaling >= 1.8
