@@ -11,9 +11,9 @@ mkdir -p "$root/data"
 
 echo; echo "== quantfarm data synth: 4 synthetic symbols, 10 years of daily bars"
 "$qf" data synth --symbols 4 --bars 2520 --seed 42 --store "$store"
-echo; echo "== quantfarm sweep: EMA crossover grid on AAA, ranked in-sample, checked out-of-sample"
-"$qf" sweep --store "$store" --symbol AAA --strategy ema_crossover \
-  --grid 'fast=2:50:1,slow=10:200:5' --in-sample 0.7 --min-trades 10 --top 5
+echo; echo "== quantfarm sweep: Bollinger reversion grid on AAA, ranked in-sample, checked out-of-sample"
+"$qf" sweep --store "$store" --symbol AAA --strategy bollinger_reversion \
+  --grid 'period=10:100:2,k=1:3:0.1' --in-sample 0.7 --min-trades 10 --top 5
 echo; echo "== quantfarm backtest: pairs arbitrage on the cointegrated pair AAA/BBB"
 "$qf" backtest --store "$store" --symbol AAA --symbol2 BBB --strategy pairs_arbitrage \
   --params '{"period": 60, "entry": 2.0, "exit": 0.5}' --in-sample 0.7
