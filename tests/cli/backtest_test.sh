@@ -87,6 +87,16 @@ expect_contains pairs.txt "pairs_arbitrage on AAA/BBB"
 [ "$(/usr/bin/python3 -c "import json; a=json.load(open('c0.json')); b=json.load(open('c1.json')); print(b['metrics']['full']['total_return'] < a['metrics']['full']['total_return'])")" = True ] \
   || fail "costs must reduce the return"
 
+# Round trip: show a synthetic series as CSV, import it under a new name, and the
+# backtest of the import equals the backtest of the original, metric for metric.
+"$QF" data show --store s.h5 --symbol BBB --all > bbb.csv 2>/dev/null
+"$QF" data import --csv bbb.csv --symbol BBB2 --store s.h5 > /dev/null
+for sym in BBB BBB2; do
+  "$QF" backtest --store s.h5 --symbol "$sym" --strategy macd_signal --json > "rt_$sym.json"
+done
+[ "$(json rt_BBB.json 'd["metrics"]')" = "$(json rt_BBB2.json 'd["metrics"]')" ] \
+  || fail "backtest of the re-imported series differs from the original"
+
 # --- bad input: clear errors, nothing written ----------------------------------------
 bad() {  # bad EXPECTED-TEXT ARGS...: backtest must fail naming the problem, write no file
   local want="$1"; shift
