@@ -3,22 +3,8 @@
 # hand-made CSV -> indicator values checked by hand -> backtest -> sweep, and bad input
 # that must fail with a clear message and write nothing.
 # Usage: backtest_test.sh /path/to/quantfarm
-set -euo pipefail
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
 
-QF="$(readlink -f "$1")"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-unset QUANTFARM_STORE
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_contains() {  # expect_contains FILE TEXT
-  grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "missing '$2'"; }
-}
-expect_failure() {  # expect_failure LOG CMD...: CMD must exit non-zero; stderr -> LOG
-  local log="$1"; shift
-  if "$@" >/dev/null 2>"$log"; then fail "succeeded: $*"; fi
-}
 json() {  # json FILE PYTHON-EXPR-ON-d
   /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }

@@ -2,23 +2,7 @@
 # CLI round trips of `quantfarm data`: synth -> list -> show, CSV import -> show, and
 # rejected input that must fail loudly and leave the store untouched.
 # Usage: data_test.sh /path/to/quantfarm
-set -euo pipefail
-
-QF="$(readlink -f "$1")"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-unset QUANTFARM_STORE
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_contains() {  # expect_contains FILE TEXT
-  grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "missing '$2'"; }
-}
-# expect_failure LOG CMD...: CMD must exit non-zero; its stderr goes to LOG.
-expect_failure() {
-  local log="$1"; shift
-  if "$@" >/dev/null 2>"$log"; then fail "succeeded: $*"; fi
-}
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
 
 # --- synth -> list -> show --------------------------------------------------------
 "$QF" data synth --store s.h5 --symbols 3 --bars 300 --seed 7 > synth.out
