@@ -19,7 +19,7 @@ namespace qf::app {
 
 namespace {
 
-constexpr std::size_t kMaxSets = 20'000'000;
+constexpr std::size_t kMaxSets = 5'000'000;  // ~2 GB of parameters and metrics
 
 struct SweepOptions {
   EngineOptions engine;

@@ -107,14 +107,13 @@ TEST(Engine, ZeroVarianceGivesZeroSharpeNotNaN) {
 }
 
 TEST(Engine, DrawdownAndItsDurationFollowThePeak) {
-  // Closes 100 110 99 88 115 121, held long with close fills from bar 0's close...
+  // Closes 100 110 99 88 115 121, held long throughout without costs. (The raw
+  // accounting accepts a target on bar 0; strategies never set one.)
   const std::vector<double> px{100, 110, 99, 88, 115, 121};
   const Market m = MakeMarket(OpenCloseBars(px, px), Timeframe::Parse("1d"));
   EngineConfig c;
   c.fill = FillTiming::kClose;
   c.costs = CostModel{0, 0};
-  // ...decided at bar 0 is not allowed (targets[0] is the first decision), so enter at
-  // bar 0's close through the raw accounting: targets {1,...} accounted from bar 1.
   const Metrics r = Evaluate(m, c, {1, 1, 1, 1, 1, 1});
   EXPECT_NEAR(r.max_drawdown, 0.2, 1e-12);          // 110 -> 88
   EXPECT_EQ(r.max_drawdown_duration, 2);            // bars 2 and 3 below the peak
