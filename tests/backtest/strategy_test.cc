@@ -15,7 +15,7 @@ namespace qf {
 namespace {
 
 Market Truncated(const Market& m, std::size_t bars) {
-  auto cut = [bars](const BarSeries& b) {
+  auto cut = [bars](const BarView& b) {
     BarSeries out;
     out.symbol = b.symbol;
     for (std::size_t i = 0; i < bars; ++i) {
