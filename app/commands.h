@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "mpi/mpi_runtime.h"
+
 namespace qf::app {
 
 // Each adds one top-level subcommand (and its children) to the quantfarm CLI. The
@@ -13,6 +15,8 @@ void AddIndicatorCommand(CLI::App& app);   // indicator
 void AddStrategiesCommand(CLI::App& app);  // strategies
 void AddBacktestCommand(CLI::App& app);    // backtest
 void AddSweepCommand(CLI::App& app);       // sweep
+// evolve; `runtime` must outlive the parse.
+void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 
 }  // namespace qf::app
 

@@ -3,8 +3,11 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "mpi/mpi_runtime.h"
 
 int main(int argc, char** argv) {
+  // Initialises MPI only under an MPI launcher; otherwise a local single process.
+  qf::mpi::MpiRuntime runtime(&argc, &argv);
   CLI::App app{"quantfarm: backtests and parameter searches for trading research"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "quantfarm 0.1.0");
@@ -13,12 +16,14 @@ int main(int argc, char** argv) {
   qf::app::AddStrategiesCommand(app);
   qf::app::AddBacktestCommand(app);
   qf::app::AddSweepCommand(app);
+  qf::app::AddEvolveCommand(app, runtime);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {
-    std::cerr << "quantfarm: error: " << e.what() << "\n";
+    // Errors of collective steps reach every rank; the head reports them.
+    if (runtime.is_head()) std::cerr << "quantfarm: error: " << e.what() << "\n";
     return 1;
   }
   return 0;

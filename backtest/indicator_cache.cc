@@ -35,4 +35,23 @@ std::size_t IndicatorCache::size() const {
   return entries_.size();
 }
 
+std::size_t IndicatorCache::bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::size_t total = 0;
+  for (const auto& [key, future] : entries_) {
+    if (future.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      try {
+        total += future.get()->size() * sizeof(double);
+      } catch (...) {
+      }
+    }
+  }
+  return total;
+}
+
+void IndicatorCache::Clear() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  entries_.clear();
+}
+
 }  // namespace qf

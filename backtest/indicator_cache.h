@@ -30,6 +30,11 @@ class IndicatorCache {
   Series Get(const std::string& key, const std::function<std::vector<double>()>& compute);
 
   std::size_t size() const;
+  // Bytes held by the computed series (8 per value).
+  std::size_t bytes() const;
+  // Drops every entry (series still referenced elsewhere stay alive there). Must not
+  // run concurrently with Get().
+  void Clear();
 
  private:
   mutable std::mutex mutex_;

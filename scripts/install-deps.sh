@@ -5,9 +5,9 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config
   libhdf5-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
-  libxxhash-dev librandom123-dev
+  libxxhash-dev librandom123-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-numba python3-numpy python3-h5py hyperfine
+  python3-numba python3-numpy python3-h5py python3-deap hyperfine
 )
 missing=()
 for p in "${packages[@]}"; do

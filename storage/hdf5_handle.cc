@@ -295,6 +295,19 @@ bool Location::IsContiguous(const std::string& name) const {
   return layout == H5D_CONTIGUOUS;
 }
 
+bool Location::IsIntegerColumn(const std::string& name) const {
+  SilenceErrorStack();
+  const std::string path = ChildPath(name);
+  Handle dataset =
+      Check(Handle::Kind::kDataset, H5Dopen2(handle_.get(), name.c_str(), H5P_DEFAULT),
+            "open dataset", path, file_);
+  Handle type = Check(Handle::Kind::kDatatype, H5Dget_type(dataset.get()), "get type of",
+                      path, file_);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls == H5T_NO_CLASS) Fail("get type class of", path, file_);
+  return cls == H5T_INTEGER;
+}
+
 bool Location::HasAttribute(const std::string& name) const {
   SilenceErrorStack();
   const htri_t exists = H5Aexists(handle_.get(), name.c_str());

@@ -74,6 +74,8 @@ class Location {
   std::vector<double> ReadDoubleColumn(const std::string& name) const;
   // True when dataset `name` uses the contiguous storage layout.
   bool IsContiguous(const std::string& name) const;
+  // True when dataset `name` holds integers (false: floating point).
+  bool IsIntegerColumn(const std::string& name) const;
 
   // Scalar attributes. Strings are written as fixed-length, NUL-padded byte strings;
   // fixed-length and variable-length strings are both read.

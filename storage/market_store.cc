@@ -20,6 +20,7 @@
 
 #include "backtest/calendar.h"
 #include "backtest/timeframe.h"
+#include "storage/atomic_file.h"
 #include "storage/hdf5_handle.h"
 
 namespace qf {
@@ -158,19 +159,6 @@ void ValidateForWrite(const std::vector<BarSeries>& series) {
   }
 }
 
-void FsyncPath(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) {
-    throw StoreError("cannot open '" + path + "' to sync it: " + std::strerror(errno));
-  }
-  const int rc = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);
-  if (rc != 0) {
-    throw StoreError("cannot sync '" + path + "' to disk: " + std::strerror(saved));
-  }
-}
-
 std::string NowIsoUtc() {
   const auto now = std::chrono::system_clock::now();
   return FormatIsoDateTime(
@@ -296,41 +284,25 @@ void MarketStore::Write(const std::vector<BarSeries>& series,
   std::set<SeriesKey> replaced;
   for (const BarSeries& bars : series) replaced.emplace(bars.symbol, bars.timeframe);
 
-  const std::string temp = target + ".tmp." + std::to_string(::getpid());
-  try {
-    {
-      std::optional<h5::File> old;
-      if (exists) old.emplace(h5::File::Open(target, h5::File::Mode::kReadOnly));
-      h5::File out = h5::File::Create(temp);
-      if (old) {
-        for (const auto& [symbol, timeframe] : ListKeys(*old)) {
-          if (replaced.count({symbol, timeframe}) > 0) continue;
-          const h5::Group from = old->OpenGroup(symbol);
-          const h5::Group to = OpenOrCreateGroup(out, symbol);
-          from.CopyChild(timeframe, to, timeframe);
-        }
+  WriteFileAtomically(target, [&](const std::string& temp) {
+    std::optional<h5::File> old;
+    if (exists) old.emplace(h5::File::Open(target, h5::File::Mode::kReadOnly));
+    h5::File out = h5::File::Create(temp);
+    if (old) {
+      for (const auto& [symbol, timeframe] : ListKeys(*old)) {
+        if (replaced.count({symbol, timeframe}) > 0) continue;
+        const h5::Group from = old->OpenGroup(symbol);
+        const h5::Group to = OpenOrCreateGroup(out, symbol);
+        from.CopyChild(timeframe, to, timeframe);
       }
-      const std::string written_at = NowIsoUtc();
-      for (const BarSeries& bars : series) {
-        const h5::Group symbol_group = OpenOrCreateGroup(out, bars.symbol);
-        WriteSeries(symbol_group.CreateGroup(bars.timeframe), bars, source, written_at);
-      }
-      out.Close();
     }
-    FsyncPath(temp, false);
-    if (exists) {
-      fs::permissions(temp, fs::status(target).permissions(), fs::perm_options::replace);
+    const std::string written_at = NowIsoUtc();
+    for (const BarSeries& bars : series) {
+      const h5::Group symbol_group = OpenOrCreateGroup(out, bars.symbol);
+      WriteSeries(symbol_group.CreateGroup(bars.timeframe), bars, source, written_at);
     }
-    if (std::rename(temp.c_str(), target.c_str()) != 0) {
-      throw StoreError("cannot replace store '" + target + "' with '" + temp +
-                       "': " + std::strerror(errno));
-    }
-  } catch (...) {
-    fs::remove(temp, ec);
-    throw;
-  }
-  const fs::path parent = fs::path(target).parent_path();
-  FsyncPath(parent.empty() ? "." : parent.string(), true);
+    out.Close();
+  });
 }
 
 }  // namespace qf

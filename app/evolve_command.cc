@@ -1,0 +1,401 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "app/commands.h"
+#include "app/param_json.h"
+#include "backtest/calendar.h"
+#include "backtest/strategy.h"
+#include "ga/evolve_config.h"
+#include "ga/fitness_evaluator.h"
+#include "ga/island_model.h"
+#include "mpi/shared_markets.h"
+#include "mpi/task_farm.h"
+#include "storage/market_store.h"
+#include "storage/results_file.h"
+
+namespace qf::app {
+
+namespace {
+
+using ga::EvalRequest;
+using ga::Fitness;
+using ga::Individual;
+
+struct EvolveOptions {
+  std::string config_path;
+  std::string out = "results.h5";
+  int threads = 0;
+  int top = 5;
+  double cache_gb = 1.0;
+  bool quiet = false;
+};
+
+// An individual evaluated during the run (first time its genome was seen).
+struct Evaluated {
+  EvalRequest request;
+  Fitness fitness;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read config file '" + path + "'");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string GenomeKey(const EvalRequest& r) {
+  std::string key(reinterpret_cast<const char*>(&r.strategy), sizeof r.strategy);
+  key.append(reinterpret_cast<const char*>(r.genome.data()), r.genome.size() * sizeof(double));
+  return key;
+}
+
+std::string NowIso() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return FormatIsoDateTime(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+}
+
+// Reads what the config needs from the store: single markets first, then pairs.
+std::vector<mpi::MarketBars> ReadBars(const ga::EvolveConfig& c) {
+  MarketStore store(c.store);
+  std::vector<mpi::MarketBars> out;
+  if (ga::NeedsSingleMarkets(c)) {
+    for (const auto& s : c.symbols) out.emplace_back(store.Read(s, c.timeframe), std::nullopt);
+  }
+  if (ga::NeedsPairMarkets(c)) {
+    if (c.symbol2.empty()) {
+      throw std::invalid_argument("config: a pair strategy needs 'symbol2'");
+    }
+    for (const auto& s : c.symbols) {
+      out.emplace_back(store.Read(s, c.timeframe), store.Read(c.symbol2, c.timeframe));
+    }
+  }
+  return out;
+}
+
+ga::EvolveMarkets SplitMarkets(const ga::EvolveConfig& c, std::vector<Market> all) {
+  ga::EvolveMarkets m;
+  std::size_t i = 0;
+  if (ga::NeedsSingleMarkets(c)) {
+    for (std::size_t k = 0; k < c.symbols.size(); ++k) m.single.push_back(all[i++]);
+  }
+  if (ga::NeedsPairMarkets(c)) {
+    for (std::size_t k = 0; k < c.symbols.size(); ++k) m.pair.push_back(all[i++]);
+  }
+  return m;
+}
+
+std::string Bar(double fraction) {
+  constexpr int kWidth = 24;
+  const int filled = static_cast<int>(fraction * kWidth);
+  return "[" + std::string(static_cast<std::size_t>(filled), '#') +
+         std::string(static_cast<std::size_t>(kWidth - filled), '.') + "]";
+}
+
+// Everything the head records of one generation, for the results file.
+struct GenerationRecord {
+  std::vector<Individual> population;
+  std::vector<Fitness> fitness;
+  std::size_t evaluated = 0;
+  double seconds = 0;
+};
+
+void SaveResults(const std::string& path, const ga::EvolveConfig& config,
+                 const std::vector<GenerationRecord>& generations,
+                 const ga::IslandModel& model, const std::map<std::string, std::string>& about,
+                 const nlohmann::ordered_json& top) {
+  ResultsFile file;
+  file.SetAttribute("", "config", config.text);
+  for (const auto& [k, v] : about) file.SetAttribute("", k, v);
+  std::size_t genes = 0;
+  for (const auto& name : config.strategies) {
+    genes = std::max(genes, FindStrategy(name).space().size());
+  }
+  nlohmann::ordered_json names = nlohmann::ordered_json::object();
+  for (const auto& name : config.strategies) {
+    auto& list = names[name];
+    list = nlohmann::ordered_json::array();
+    for (const auto& spec : FindStrategy(name).space().specs()) list.push_back(spec.name);
+  }
+  file.SetAttribute("", "gene_names", names.dump());
+  auto add_individuals = [&](const std::string& group, const std::vector<Individual>& pop,
+                             const std::vector<double>& fitness) {
+    std::vector<int64_t> id, island, strategy;
+    for (const auto& ind : pop) {
+      id.push_back(static_cast<int64_t>(ind.id));
+      island.push_back(ind.island);
+      strategy.push_back(ind.island % static_cast<int>(config.strategies.size()));
+    }
+    file.AddColumn(group, "id", id);
+    file.AddColumn(group, "island", island);
+    file.AddColumn(group, "strategy", strategy);
+    file.AddColumn(group, "fitness", fitness);
+    for (std::size_t g = 0; g < genes; ++g) {
+      std::vector<double> column;
+      for (const auto& ind : pop) {
+        column.push_back(g < ind.genome.size() ? ind.genome[g] : std::nan(""));
+      }
+      file.AddColumn(group, "gene_" + std::to_string(g), column);
+    }
+  };
+  for (std::size_t gen = 0; gen < generations.size(); ++gen) {
+    char name[48];
+    std::snprintf(name, sizeof name, "generations/%04zu", gen);
+    const auto& rec = generations[gen];
+    std::vector<double> value, mean, min;
+    std::vector<int64_t> feasible;
+    for (const auto& f : rec.fitness) {
+      value.push_back(f.value);
+      mean.push_back(f.mean);
+      min.push_back(f.min);
+      feasible.push_back(f.feasible ? 1 : 0);
+    }
+    add_individuals(name, rec.population, value);
+    file.AddColumn(name, "fitness_mean", mean);
+    file.AddColumn(name, "fitness_min", min);
+    file.AddColumn(name, "feasible", feasible);
+    file.SetAttribute(name, "evaluated", std::to_string(rec.evaluated));
+    file.SetAttribute(name, "seconds", std::to_string(rec.seconds));
+  }
+  std::vector<Individual> best;
+  std::vector<double> best_fitness;
+  for (const auto& [ind, f] : model.island_best()) {
+    best.push_back(ind);
+    best_fitness.push_back(f);
+  }
+  add_individuals("best_per_island", best, best_fitness);
+  file.SetAttribute("", "top", top.dump());
+  file.Save(path);
+}
+
+int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRuntime& runtime,
+            ga::FitnessEvaluator& evaluator, int threads,
+            const std::vector<std::string>& hashes) {
+  mpi::TaskFarm farm(runtime);
+  ga::IslandModel model(config.ga, ga::MakeIslandSpecs(config));
+  const int k = static_cast<int>(config.strategies.size());
+  std::map<std::string, std::size_t> seen;  // genome key -> index in `evaluated`
+  std::vector<Evaluated> evaluated;
+  std::vector<GenerationRecord> records;
+  const bool tty = ::isatty(STDOUT_FILENO) == 1;
+  const auto start = std::chrono::steady_clock::now();
+  double seconds_per_eval = 0;  // measured, to size batches
+  const int workers = std::max(1, farm.workers());
+  const std::string started_at = NowIso();
+
+  if (!o.quiet) {
+    std::printf("evolve %s on %zu symbol%s: population %d, %d island%s, %d generations, "
+                "%d worker rank%s x %d thread%s\n",
+                config.strategies.size() == 1 ? config.strategies[0].c_str() : "strategies",
+                config.symbols.size(), config.symbols.size() == 1 ? "" : "s",
+                config.ga.population, config.ga.islands, config.ga.islands == 1 ? "" : "s",
+                config.generations, farm.workers(), farm.workers() == 1 ? "" : "s", threads,
+                threads == 1 ? "" : "s");
+    std::fflush(stdout);
+  }
+  for (int gen = 0; gen < config.generations; ++gen) {
+    const auto gen_start = std::chrono::steady_clock::now();
+    const auto& pop = model.population();
+    // The genomes not seen before, each once, in population order.
+    std::vector<EvalRequest> fresh;
+    std::vector<std::size_t> slot_of(pop.size());
+    std::map<std::string, std::size_t> fresh_index;
+    for (std::size_t i = 0; i < pop.size(); ++i) {
+      EvalRequest r{static_cast<uint32_t>(pop[i].island % k), pop[i].genome};
+      const std::string key = GenomeKey(r);
+      auto it = seen.find(key);
+      if (it != seen.end()) {
+        slot_of[i] = it->second;
+        continue;
+      }
+      auto [f, inserted] = fresh_index.emplace(key, evaluated.size() + fresh.size());
+      if (inserted) fresh.push_back(std::move(r));
+      slot_of[i] = f->second;
+    }
+    // Batches sized so that a task takes ~0.2 s, with at least 4 tasks per worker.
+    std::size_t batch = std::max<std::size_t>(1, (fresh.size() + 4 * workers - 1) / (4 * workers));
+    if (seconds_per_eval > 0) {
+      batch = std::clamp<std::size_t>(static_cast<std::size_t>(0.2 / seconds_per_eval), 1, batch);
+    }
+    std::vector<mpi::Bytes> tasks;
+    for (std::size_t b = 0; b < fresh.size(); b += batch) {
+      const std::size_t n = std::min(batch, fresh.size() - b);
+      tasks.push_back(ga::EncodeRequests(std::span(fresh).subspan(b, n)));
+    }
+    const auto results = farm.Run(tasks, [&](const mpi::Bytes& task) {
+      return ga::EncodeFitness(evaluator.Evaluate(ga::DecodeRequests(task)));
+    });
+    std::size_t f = 0;
+    for (const auto& bytes : results) {
+      for (const Fitness& fit : ga::DecodeFitness(bytes)) {
+        seen.emplace(GenomeKey(fresh[f]), evaluated.size());
+        evaluated.push_back({std::move(fresh[f]), fit});
+        ++f;
+      }
+    }
+    GenerationRecord rec;
+    rec.population = pop;
+    rec.evaluated = fresh.size();
+    std::vector<double> values;
+    double sum = 0;
+    int feasible = 0;
+    for (std::size_t i = 0; i < pop.size(); ++i) {
+      const Fitness& fit = evaluated[slot_of[i]].fitness;
+      rec.fitness.push_back(fit);
+      values.push_back(fit.value);
+      if (fit.feasible) {
+        sum += fit.value;
+        ++feasible;
+      }
+    }
+    const double gen_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - gen_start).count();
+    rec.seconds = gen_seconds;
+    if (!fresh.empty()) seconds_per_eval = gen_seconds * workers / static_cast<double>(fresh.size());
+    records.push_back(std::move(rec));
+    model.Advance(values);
+
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double eta = elapsed / (gen + 1) * (config.generations - gen - 1);
+    if (!o.quiet) {
+      std::printf("gen %*d/%d  best %9.4f  mean %9.4f (%d feasible)  evals %5zu  %8.1f evals/s"
+                  "  elapsed %7.1fs  ETA %7.1fs",
+                  static_cast<int>(std::to_string(config.generations).size()), gen + 1,
+                  config.generations, model.best_fitness(),
+                  feasible > 0 ? sum / feasible : 0.0, feasible, records.back().evaluated,
+                  gen_seconds > 0 ? static_cast<double>(records.back().evaluated) / gen_seconds : 0.0,
+                  elapsed, eta);
+      if (tty) {
+        std::printf("  %s", Bar(static_cast<double>(gen + 1) / config.generations).c_str());
+      }
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  farm.Shutdown();
+  const double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // The best distinct individuals, with per-symbol metrics on every segment.
+  std::vector<std::size_t> order(evaluated.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return evaluated[a].fitness.value > evaluated[b].fitness.value;
+  });
+  order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(o.top)));
+  const auto labels = evaluator.SegmentLabels();
+  nlohmann::ordered_json top = nlohmann::ordered_json::array();
+  std::printf("\nbest %zu of %zu distinct parameter sets evaluated (%.1f s):\n", order.size(),
+              evaluated.size(), total);
+  for (std::size_t r = 0; r < order.size(); ++r) {
+    const Evaluated& e = evaluated[order[r]];
+    const Strategy& s = FindStrategy(config.strategies[e.request.strategy]);
+    const auto details = evaluator.Details(e.request);
+    nlohmann::ordered_json row;
+    row["strategy"] = s.name();
+    row["params"] = ParamsToJson(s.space(), e.request.genome);
+    row["fitness"] = e.fitness.value;
+    row["fitness_mean"] = e.fitness.mean;
+    row["fitness_min"] = e.fitness.min;
+    row["feasible"] = e.fitness.feasible;
+    std::printf("%2zu. %s %s  fitness %.4f (mean %.4f, min %.4f)%s\n", r + 1,
+                std::string(s.name()).c_str(), s.space().Describe(e.request.genome).c_str(),
+                e.fitness.value, e.fitness.mean, e.fitness.min,
+                e.fitness.feasible ? "" : "  INFEASIBLE");
+    for (std::size_t sym = 0; sym < details.size(); ++sym) {
+      std::printf("      %-6s", config.symbols[sym].c_str());
+      for (std::size_t seg = 0; seg < details[sym].size(); ++seg) {
+        const Metrics& m = details[sym][seg];
+        std::printf("  %s: sharpe %6.3f ret %7.2f%% dd %5.1f%% trades %lld",
+                    labels[seg].c_str(), m.sharpe, 100 * m.total_return, 100 * m.max_drawdown,
+                    static_cast<long long>(m.trades));
+        row["metrics"][config.symbols[sym]][labels[seg]] = MetricsToJson(m);
+      }
+      std::printf("\n");
+    }
+    top.push_back(row);
+  }
+  std::map<std::string, std::string> about = {
+      {"quantfarm_version", "0.1.0"}, {"started_at", started_at}, {"finished_at", NowIso()},
+      {"ranks", std::to_string(runtime.size())}, {"workers", std::to_string(farm.workers())},
+      {"threads_per_rank", std::to_string(threads)}, {"seconds", std::to_string(total)},
+      {"evaluated", std::to_string(evaluated.size())}};
+  for (std::size_t i = 0; i < hashes.size(); ++i) about["data_hash_" + std::to_string(i)] = hashes[i];
+  SaveResults(o.out, config, records, model, about, top);
+  std::printf("results: %s\n", o.out.c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
+  auto* cmd = app.add_subcommand(
+      "evolve",
+      "genetic search of strategy parameters; under mpirun rank 0 is the head and the "
+      "other ranks evaluate");
+  auto o = std::make_shared<EvolveOptions>();
+  cmd->add_option("--config", o->config_path, "JSON config (see README)")->required();
+  cmd->add_option("--out", o->out, "results HDF5 file (default results.h5)");
+  cmd->add_option("--threads", o->threads,
+                  "OpenMP threads per evaluating rank (default: cores / evaluating ranks "
+                  "on the node)");
+  cmd->add_option("--top", o->top, "how many of the best to report (default 5)");
+  cmd->add_option("--cache-gb", o->cache_gb,
+                  "indicator cache budget per rank and symbol in GiB (default 1)");
+  cmd->add_flag("--quiet", o->quiet, "no per-generation lines");
+  cmd->callback([o, &runtime] {
+    // Every rank takes part in each collective step; errors are agreed so that all
+    // ranks stop together and only the head reports.
+    std::string text, error;
+    if (runtime.is_head()) {
+      try {
+        if (o->top < 1) throw std::invalid_argument("--top must be >= 1");
+        if (o->threads < 0 || o->threads > 1024) {
+          throw std::invalid_argument("--threads must be in 1..1024");
+        }
+        if (!(o->cache_gb > 0)) throw std::invalid_argument("--cache-gb must be > 0");
+        text = ReadFile(o->config_path);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    error = runtime.AgreeOnError(error.empty(), error);
+    if (!error.empty()) throw std::invalid_argument(error);
+    text = runtime.Broadcast(text);
+    const ga::EvolveConfig config = ga::ParseEvolveConfig(text);  // same on every rank
+    std::vector<std::string> hashes;
+    const auto markets = mpi::LoadNodeSharedMarkets(runtime, Timeframe::Parse(config.timeframe), [&] {
+      auto bars = ReadBars(config);
+      MarketStore store(config.store);
+      for (const auto& s : config.symbols) hashes.push_back(store.ContentHash(s, config.timeframe));
+      return bars;
+    });
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int evaluating = runtime.size() == 1 ? 1 : std::max(1, runtime.node_workers());
+    const int threads = o->threads > 0 ? o->threads : std::max(1, hw / evaluating);
+    ga::FitnessEvaluator evaluator(
+        config, SplitMarkets(config, markets), threads,
+        static_cast<std::size_t>(o->cache_gb * 1024.0 * 1024.0 * 1024.0));
+    if (!runtime.is_head()) {
+      mpi::ServeTasks(runtime, [&](const mpi::Bytes& task) {
+        return ga::EncodeFitness(evaluator.Evaluate(ga::DecodeRequests(task)));
+      });
+      return;
+    }
+    RunHead(*o, config, runtime, evaluator, threads, hashes);
+  });
+}
+
+}  // namespace qf::app

@@ -1,0 +1,76 @@
+#ifndef QUANTFARM_GA_FITNESS_EVALUATOR_H_
+#define QUANTFARM_GA_FITNESS_EVALUATOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backtest/indicator_cache.h"
+#include "backtest/market.h"
+#include "backtest/metrics.h"
+#include "backtest/segment.h"
+#include "ga/evolve_config.h"
+#include "ga/fitness.h"
+#include "ga/genome.h"
+
+namespace qf::ga {
+
+// One genome of one of the config's strategies (index into EvolveConfig::strategies).
+struct EvalRequest {
+  uint32_t strategy = 0;
+  Genome genome;
+};
+
+// The markets an evolve run evaluates on: per config symbol, the symbol alone and,
+// when a strategy trades pairs, the pair (symbol, symbol2). Empty markets are unused.
+struct EvolveMarkets {
+  std::vector<Market> single;
+  std::vector<Market> pair;
+};
+
+// Whether the config needs single-symbol markets and pair markets.
+bool NeedsSingleMarkets(const EvolveConfig& config);
+bool NeedsPairMarkets(const EvolveConfig& config);
+
+// Turns genomes into fitness: backtests each on every symbol (EvaluateBatch), then
+// aggregates the fitness metric of the fitness segment ("in_sample" under an
+// in-sample split, else "full") across symbols. A pure function of (config, markets,
+// request): the result does not depend on batching, threads or process. Keeps one
+// indicator cache per market, emptied between calls when it exceeds `cache_bytes`.
+// Not thread-safe (uses `threads` OpenMP threads internally).
+class FitnessEvaluator {
+ public:
+  FitnessEvaluator(const EvolveConfig& config, EvolveMarkets markets, int threads,
+                   std::size_t cache_bytes);
+
+  std::vector<Fitness> Evaluate(std::span<const EvalRequest> requests);
+
+  // metrics[symbol][segment] of one request, for reports.
+  std::vector<std::vector<Metrics>> Details(const EvalRequest& request);
+  // Segment labels (the same for every symbol).
+  std::vector<std::string> SegmentLabels() const;
+
+ private:
+  const Market& MarketFor(uint32_t strategy, std::size_t symbol) const;
+  std::vector<std::vector<std::vector<Metrics>>> Run(
+      std::span<const EvalRequest> requests);
+
+  EvolveConfig config_;
+  EvolveMarkets markets_;
+  int threads_;
+  std::size_t cache_bytes_;
+  std::vector<IndicatorCache> single_caches_, pair_caches_;
+  std::size_t fitness_segment_ = 0;
+};
+
+// Wire formats of the task farm (little-endian, fixed widths).
+std::string EncodeRequests(std::span<const EvalRequest> requests);
+std::vector<EvalRequest> DecodeRequests(const std::string& bytes);  // throws on garbage
+std::string EncodeFitness(std::span<const Fitness> fitness);
+std::vector<Fitness> DecodeFitness(const std::string& bytes);
+
+}  // namespace qf::ga
+
+#endif  // QUANTFARM_GA_FITNESS_EVALUATOR_H_

@@ -1,0 +1,156 @@
+#include "mpi/task_farm.h"
+
+#include <mpi.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <stdexcept>
+#include <thread>
+
+namespace qf::mpi {
+
+namespace {
+
+enum Tag : int { kTaskTag = 101, kResultTag = 102, kErrorTag = 103, kStopTag = 104 };
+
+// Polls `probe` until it reports a message: a short burst of polls, then sleeps that
+// double from 10 us to `max_sleep`.
+template <class Probe>
+void WaitFor(Probe probe, std::chrono::microseconds max_sleep) {
+  for (int i = 0; i < 64; ++i) {
+    if (probe()) return;
+  }
+  std::chrono::microseconds sleep(10);
+  while (!probe()) {
+    std::this_thread::sleep_for(sleep);
+    sleep = std::min(sleep * 2, max_sleep);
+  }
+}
+
+// Payload framing: 8-byte task index, then the bytes.
+Bytes Frame(uint64_t index, const Bytes& payload) {
+  Bytes out(8 + payload.size(), '\0');
+  std::memcpy(out.data(), &index, 8);
+  std::memcpy(out.data() + 8, payload.data(), payload.size());
+  return out;
+}
+
+uint64_t FrameIndex(const Bytes& framed) {
+  uint64_t index = 0;
+  if (framed.size() >= 8) std::memcpy(&index, framed.data(), 8);
+  return index;
+}
+
+struct Received {
+  Bytes bytes;
+  int source = 0;
+  int tag = 0;
+};
+
+// Receives a message matched by MPI_Improbe.
+Received Take(MPI_Message& message, MPI_Status& status) {
+  int count = 0;
+  MPI_Get_count(&status, MPI_CHAR, &count);
+  Received r;
+  r.bytes.resize(static_cast<std::size_t>(count));
+  r.source = status.MPI_SOURCE;
+  r.tag = status.MPI_TAG;
+  MPI_Mrecv(r.bytes.data(), count, MPI_CHAR, &message, MPI_STATUS_IGNORE);
+  return r;
+}
+
+void Send(const Bytes& bytes, int dest, int tag) {
+  MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_CHAR, dest, tag, MPI_COMM_WORLD);
+}
+
+}  // namespace
+
+TaskFarm::TaskFarm(const MpiRuntime& runtime, int depth)
+    : runtime_(runtime), workers_(runtime.size() - 1), depth_(depth < 1 ? 1 : depth) {}
+
+TaskFarm::~TaskFarm() { Shutdown(); }
+
+std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& local) {
+  std::vector<Bytes> results(tasks.size());
+  if (workers_ == 0) {
+    for (std::size_t i = 0; i < tasks.size(); ++i) results[i] = local(tasks[i]);
+    stats_.tasks += tasks.size();
+    return results;
+  }
+  std::size_t next = 0, done = 0;
+  std::string failure;
+  auto send_next = [&](int worker) {
+    if (next >= tasks.size()) return false;
+    const Bytes framed = Frame(next, tasks[next]);
+    Send(framed, worker, kTaskTag);
+    stats_.bytes_sent += framed.size();
+    ++stats_.tasks;
+    ++next;
+    return true;
+  };
+  for (int d = 0; d < depth_; ++d) {
+    for (int w = 1; w <= workers_; ++w) send_next(w);
+  }
+  const auto wait_start = std::chrono::steady_clock::now();
+  double busy = 0;
+  while (done < next) {
+    MPI_Message message;
+    MPI_Status status;
+    int flag = 0;
+    WaitFor(
+        [&] {
+          MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &message, &status);
+          return flag != 0;
+        },
+        std::chrono::microseconds(1000));
+    const auto t0 = std::chrono::steady_clock::now();
+    Received r = Take(message, status);
+    stats_.bytes_received += r.bytes.size();
+    const uint64_t index = FrameIndex(r.bytes);
+    if (r.tag == kErrorTag && failure.empty()) {
+      failure = "worker rank " + std::to_string(r.source) + ": " + r.bytes.substr(8);
+    } else if (r.tag == kResultTag && index < results.size()) {
+      results[index] = r.bytes.substr(8);
+    }
+    ++done;
+    if (failure.empty()) send_next(r.source);
+    busy += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  stats_.seconds_waiting +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count() -
+      busy;
+  if (!failure.empty()) throw std::runtime_error(failure);
+  return results;
+}
+
+void TaskFarm::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  for (int w = 1; w <= workers_; ++w) Send(Bytes(), w, kStopTag);
+}
+
+void ServeTasks(const MpiRuntime& runtime, const TaskFn& eval) {
+  (void)runtime;
+  while (true) {
+    MPI_Message message;
+    MPI_Status status;
+    int flag = 0;
+    WaitFor(
+        [&] {
+          MPI_Improbe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &message, &status);
+          return flag != 0;
+        },
+        std::chrono::microseconds(2000));
+    Received r = Take(message, status);
+    if (r.tag == kStopTag) return;
+    const uint64_t index = FrameIndex(r.bytes);
+    try {
+      Send(Frame(index, eval(r.bytes.substr(8))), 0, kResultTag);
+    } catch (const std::exception& e) {
+      Send(Frame(index, e.what()), 0, kErrorTag);
+    }
+  }
+}
+
+}  // namespace qf::mpi
