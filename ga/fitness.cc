@@ -22,7 +22,10 @@ Fitness AggregateFitness(const FitnessSpec& spec, std::span<const Metrics> per_s
   }
   const double mean = sum / static_cast<double>(per_symbol.size());
   const double chosen = spec.aggregate == Aggregate::kMean ? mean : min;
-  return {feasible ? chosen : kInfeasible, mean, min, feasible};
+  // Infeasible individuals keep their order among themselves (selection still has a
+  // gradient towards better scores) but rank below every feasible one.
+  const double bounded = std::clamp(chosen, -kScoreBound, kScoreBound);
+  return {feasible ? chosen : kInfeasible + bounded, mean, min, feasible};
 }
 
 }  // namespace qf::ga

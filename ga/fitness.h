@@ -20,11 +20,14 @@ struct FitnessSpec {
   Aggregate aggregate = Aggregate::kMean;
 };
 
-// The fitness of an infeasible candidate: below any real metric value.
+// Infeasible candidates score kInfeasible + their score clamped to +-kScoreBound:
+// below any feasible value, yet ordered among themselves.
 inline constexpr double kInfeasible = -1e9;
+inline constexpr double kScoreBound = 1e6;
 
 struct Fitness {
-  double value;   // what selection maximizes: mean or min if feasible, else kInfeasible
+  double value;   // what selection maximizes: the mean or min score; kInfeasible + it
+                  // when infeasible (below every feasible value, still ordered)
   double mean;    // mean of the per-symbol scores (summed in symbol order)
   double min;     // smallest per-symbol score
   bool feasible;  // every symbol meets min_trades and max_drawdown

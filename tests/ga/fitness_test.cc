@@ -45,7 +45,7 @@ TEST(AggregateFitness, TooFewTradesIsInfeasible) {
   const std::vector<Metrics> ms = {M(3.0, 10, 0.1), M(2.0, 9, 0.1)};
   const Fitness f = AggregateFitness(spec, ms);
   EXPECT_FALSE(f.feasible);
-  EXPECT_EQ(f.value, kInfeasible);
+  EXPECT_EQ(f.value, kInfeasible + 2.5);
   EXPECT_EQ(f.mean, 2.5);  // the scores are still reported
   spec.min_trades = 9;
   EXPECT_TRUE(AggregateFitness(spec, ms).feasible);
@@ -57,7 +57,7 @@ TEST(AggregateFitness, DeepDrawdownIsInfeasible) {
   EXPECT_TRUE(AggregateFitness(spec, std::vector<Metrics>{M(1, 5, 0.5)}).feasible);
   const Fitness f = AggregateFitness(spec, std::vector<Metrics>{M(1, 5, 0.51)});
   EXPECT_FALSE(f.feasible);
-  EXPECT_EQ(f.value, kInfeasible);
+  EXPECT_EQ(f.value, kInfeasible + 1);
 }
 
 TEST(AggregateFitness, InfeasibleRanksBelowAnyRealScore) {
@@ -74,6 +74,22 @@ TEST(AggregateFitness, RejectsUnknownMetricAndEmptyInput) {
   EXPECT_THROW(AggregateFitness(spec, std::vector<Metrics>{M(1, 1, 0)}),
                std::invalid_argument);
   EXPECT_THROW(AggregateFitness(FitnessSpec{}, {}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace qf::ga
+
+namespace qf::ga {
+namespace {
+
+TEST(AggregateFitness, InfeasibleCandidatesStayOrderedAmongThemselves) {
+  FitnessSpec spec;
+  spec.min_trades = 1;
+  const Fitness better = AggregateFitness(spec, std::vector<Metrics>{M(3, 0, 0)});
+  const Fitness worse = AggregateFitness(spec, std::vector<Metrics>{M(-2, 0, 0)});
+  EXPECT_FALSE(better.feasible);
+  EXPECT_GT(better.value, worse.value);
+  EXPECT_LT(better.value, kInfeasible + kScoreBound + 1);
 }
 
 }  // namespace
