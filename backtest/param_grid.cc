@@ -62,8 +62,11 @@ std::vector<double> ItemValues(const ParamSpec& spec, std::string_view value,
     if (count > 1e7) {
       throw std::invalid_argument("grid item '" + std::string(item) + "' has too many values");
     }
+    ParamSpec axis = spec;
+    axis.min = lo;
+    axis.step = step;
     for (std::size_t i = 0; i < static_cast<std::size_t>(count); ++i) {
-      values.push_back(lo + static_cast<double>(i) * step);
+      values.push_back(GridPoint(axis, static_cast<double>(i)));
     }
   } else {
     for (auto v : Split(value, '|')) values.push_back(ParseNumber(v, item));

@@ -18,6 +18,11 @@ std::string FormatNumber(double v) {
 
 }  // namespace
 
+double GridPoint(const ParamSpec& spec, double k) {
+  const double v = spec.min + k * spec.step;
+  return spec.type == ParamType::kInt ? v : std::round(v * 1e9) / 1e9;
+}
+
 ParamSpace::ParamSpace(std::vector<ParamSpec> specs) : specs_(std::move(specs)) {}
 
 int ParamSpace::IndexOf(const std::string& name) const {

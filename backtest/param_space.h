@@ -21,6 +21,11 @@ struct ParamSpec {
   std::string description;
 };
 
+// The k-th grid point of `spec`, min + k * step, rounded to 9 decimals so that grid
+// points print as written (0.5 + 7 * 0.1 gives 1.2, not 1.2000000000000002) and are
+// the same wherever they are computed. Not clamped to max.
+double GridPoint(const ParamSpec& spec, double k);
+
 // Parameter values in the order of their ParamSpace's specs. Integers are stored as
 // exactly representable doubles.
 using ParamValues = std::vector<double>;

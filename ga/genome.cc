@@ -25,8 +25,7 @@ uint64_t GridSteps(const ParamSpec& spec) {
 
 double GridValue(const ParamSpec& spec, uint64_t k) {
   if (!HasGrid(spec)) return spec.min + 0.0;  // + 0.0 turns -0.0 into +0.0
-  const double v = spec.min + static_cast<double>(k) * spec.step;
-  return std::min(v, spec.max);
+  return std::min(GridPoint(spec, static_cast<double>(k)), spec.max);
 }
 
 double SnapGene(const ParamSpec& spec, double v) {

@@ -29,7 +29,8 @@ TEST(ParamGrid, FloatStepsDoNotAccumulateError) {
   const auto& space = FindStrategy("bollinger_reversion").space();
   const auto sets = ExpandGrid(space, "k=1:2:0.1", 1000);
   ASSERT_EQ(sets.size(), 11u);
-  EXPECT_EQ(sets.back()[1], 1 + 10 * 0.1);
+  EXPECT_EQ(sets.back()[1], 2.0);
+  EXPECT_EQ(sets[2][1], 1.2);  // grid points print as written
 }
 
 TEST(ParamGrid, RejectsBadItemsByName) {
