@@ -38,6 +38,7 @@ struct EvolveOptions {
   int top = 5;
   double cache_gb = 1.0;
   bool quiet = false;
+  bool memory_report = false;
 };
 
 // An individual evaluated during the run (first time its genome was seen).
@@ -52,6 +53,22 @@ std::string ReadFile(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// This process's proportional set size in bytes (shared pages divided among the
+// processes that map them), from /proc/self/smaps_rollup; 0 if unavailable.
+double ProportionalSetSize() {
+  std::ifstream in("/proc/self/smaps_rollup");
+  std::string key;
+  double kb = 0;
+  while (in >> key) {
+    if (key == "Pss:") {
+      in >> kb;
+      return kb * 1024.0;
+    }
+    in.ignore(1 << 16, '\n');
+  }
+  return 0;
 }
 
 std::string GenomeKey(const EvalRequest& r) {
@@ -355,6 +372,9 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_option("--cache-gb", o->cache_gb,
                   "indicator cache budget per rank and symbol in GiB (default 1)");
   cmd->add_flag("--quiet", o->quiet, "no per-generation lines");
+  cmd->add_flag("--memory-report", o->memory_report,
+                "after loading the market data, print every rank's proportional set size "
+                "and the data size, then continue");
   cmd->callback([o, &runtime] {
     // Every rank takes part in each collective step; errors are agreed so that all
     // ranks stop together and only the head reports.
@@ -382,6 +402,24 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
       for (const auto& s : config.symbols) hashes.push_back(store.ContentHash(s, config.timeframe));
       return bars;
     });
+    if (o->memory_report) {
+      std::size_t data_bytes = 0;
+      for (const Market& m : markets) {
+        data_bytes += MarketBlock{m.size(), m.secondary.has_value()}.bytes();
+      }
+      const auto pss = runtime.GatherToHead(ProportionalSetSize());
+      if (runtime.is_head()) {
+        double total = 0;
+        for (double v : pss) total += v;
+        std::printf("memory: %d ranks, market data %.1f MiB (loaded once per node), "
+                    "PSS total %.1f MiB:",
+                    runtime.size(), static_cast<double>(data_bytes) / 1048576.0,
+                    total / 1048576.0);
+        for (double v : pss) std::printf(" %.1f", v / 1048576.0);
+        std::printf(" MiB\n");
+        std::fflush(stdout);
+      }
+    }
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int evaluating = runtime.size() == 1 ? 1 : std::max(1, runtime.node_workers());
     const int threads = o->threads > 0 ? o->threads : std::max(1, hw / evaluating);

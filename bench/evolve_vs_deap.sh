@@ -43,7 +43,11 @@ timed() {
   shift
   local t0 t1
   t0=$(date +%s.%N)
-  timeout 1800 "$@" > "$work/$name.log"
+  if ! timeout 1800 "$@" > "$work/$name.log"; then
+    echo "FAILED: $name: $*" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+  fi
   t1=$(date +%s.%N)
   echo "$t0 $t1" | awk '{printf "%.3f\n", $2 - $1}' > "$work/$name.wall"
 }

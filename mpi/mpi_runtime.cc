@@ -52,6 +52,13 @@ std::string MpiRuntime::AgreeOnError(bool ok, const std::string& message) const 
   return text.empty() ? "unspecified error on rank " + std::to_string(first) : text;
 }
 
+std::vector<double> MpiRuntime::GatherToHead(double value) const {
+  if (!active_) return {value};
+  std::vector<double> all(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
+  MPI_Gather(&value, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  return all;
+}
+
 std::string MpiRuntime::Broadcast(const std::string& bytes) const {
   if (!active_) return bytes;
   std::string text = rank_ == 0 ? bytes : std::string();

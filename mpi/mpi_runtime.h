@@ -40,6 +40,9 @@ class MpiRuntime {
   // message of the lowest such rank. Local runtime: returns `message` unchanged.
   std::string AgreeOnError(bool ok, const std::string& message) const;
 
+  // Collective: every rank's `value`, by rank, on rank 0 (empty elsewhere).
+  std::vector<double> GatherToHead(double value) const;
+
   // Collective: rank 0's bytes on every rank.
   std::string Broadcast(const std::string& bytes) const;
 

@@ -14,11 +14,14 @@ namespace {
 
 enum Tag : int { kTaskTag = 101, kResultTag = 102, kErrorTag = 103, kStopTag = 104 };
 
-// Polls `probe` until it reports a message: a short burst of polls, then sleeps that
-// double from 10 us to `max_sleep`.
+// Polls `probe` until it reports a message: polls continuously for up to 50 us
+// (a reply to a short task usually arrives within that), then sleeps between polls,
+// from 10 us doubling to `max_sleep`, so that a rank with nothing to do leaves its
+// core to others.
 template <class Probe>
 void WaitFor(Probe probe, std::chrono::microseconds max_sleep) {
-  for (int i = 0; i < 64; ++i) {
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  while (std::chrono::steady_clock::now() < spin_until) {
     if (probe()) return;
   }
   std::chrono::microseconds sleep(10);

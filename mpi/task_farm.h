@@ -25,8 +25,8 @@ struct FarmStats {
 
 // The head's side of a task farm over ranks 1..size-1 (dynamic load balancing: each
 // worker holds at most `depth` tasks; a finished one is replaced at once). While
-// waiting the head polls with exponential back-off: a few microseconds of polling,
-// then sleeps from 10 us doubling to 1 ms, so an idle head does not hold a core.
+// waiting the head polls with exponential back-off: at most 50 us of polling, then
+// sleeps from 10 us doubling to 1 ms, so an idle head does not hold a core.
 // Only the thread that created the MpiRuntime may use it.
 class TaskFarm {
  public:
