@@ -211,9 +211,11 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
   const std::string started_at = NowIso();
 
   if (!o.quiet) {
+    std::string what = config.strategies[0];
+    for (std::size_t i = 1; i < config.strategies.size(); ++i) what += ", " + config.strategies[i];
     std::printf("evolve %s on %zu symbol%s: population %d, %d island%s, %d generations, "
                 "%d worker rank%s x %d thread%s\n",
-                config.strategies.size() == 1 ? config.strategies[0].c_str() : "strategies",
+                what.c_str(),
                 config.symbols.size(), config.symbols.size() == 1 ? "" : "s",
                 config.ga.population, config.ga.islands, config.ga.islands == 1 ? "" : "s",
                 config.generations, farm.workers(), farm.workers() == 1 ? "" : "s", threads,

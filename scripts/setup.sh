@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The first command of the README: install the Debian packages, build, and run the
-# main job on embedded synthetic data (HDF5 file; no server to start).
+# main job on embedded synthetic data (HDF5 files; no server to start): a distributed
+# genetic search under mpirun, then a grid sweep and a pairs backtest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -11,6 +12,13 @@ mkdir -p "$root/data"
 
 echo; echo "== quantfarm data synth: 4 synthetic symbols, 10 years of daily bars"
 "$qf" data synth --symbols 4 --bars 2520 --seed 42 --store "$store"
+echo; echo "== mpirun quantfarm evolve: genetic search over 4 strategy seeds on AAA and CCC"
+echo "   (rank 0 schedules, one worker rank per core evaluates; config: examples/evolve.json)"
+mpi_flags=(--oversubscribe)
+[ "$(id -u)" -ne 0 ] || mpi_flags+=(--allow-run-as-root)
+cores=$(nproc)
+(cd "$root" && mpirun "${mpi_flags[@]}" -np $((cores + 1)) "$qf" evolve \
+  --config examples/evolve.json --out data/evolve-results.h5)
 echo; echo "== quantfarm sweep: Bollinger reversion grid on AAA, ranked in-sample, checked out-of-sample"
 "$qf" sweep --store "$store" --symbol AAA --strategy bollinger_reversion \
   --grid 'period=10:100:2,k=1:3:0.1' --in-sample 0.7 --min-trades 10 --top 5
