@@ -43,7 +43,6 @@ distinct (distinct genomes evaluated), best {fast, slow, fitness}.
 """
 import argparse
 import json
-import math
 import multiprocessing
 import os
 import random
@@ -226,6 +225,8 @@ def main():
                 del child.fitness.values
         return offspring
 
+    with h5py.File(args.store, "r") as f:
+        bars = int(f[args.symbol][args.timeframe]["close"].shape[0])
     sizes = [args.population // args.islands + (1 if i < args.population % args.islands else 0)
              for i in range(args.islands)]
     processes = max(1, args.processes)
@@ -271,7 +272,7 @@ def main():
         "distinct": len(distinct),
         "generations": args.generations,
         "population": args.population,
-        "bars": _M.get("bars") or None,
+        "bars": bars,
         "best": {"fast": int(best[0]), "slow": int(best[1]),
                  "fitness": best.fitness.values[0]},
     }, indent=2))

@@ -6,7 +6,8 @@
 # (the results file's "seconds" attribute: no process start-up, no data loading), the
 # speedup and parallel efficiency against one worker rank and against local 1-thread,
 # checks the target (2 workers >= 1.9x one worker on a 2-core machine, >= 2x with 3 or
-# more cores), and checks that every run's /generations datasets are bit-identical.
+# more cores), and checks that every run's /generations datasets are bit-identical
+# (exit 1 if not).
 # Usage: bench/evolve_speedup.sh [path/to/quantfarm]
 # Environment: BARS (default 1000000), POP (512), GENERATIONS (3), REPEAT (1: best of).
 set -euo pipefail
@@ -45,7 +46,6 @@ run() {  # run NAME CMD...: bounded, output kept for the report on failure
   fi
 }
 
-names=()
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$repeat"); do
   run "local-t1.$i" "$qf" evolve --config "$work/evolve.json" --out "$work/local-t1.$i.h5" \
@@ -123,6 +123,8 @@ print(f"bit-identical /generations across {count} runs ({len(reference)} dataset
       + ("yes" if not mismatches else "NO"))
 for m in mismatches[:20]:
     print("  " + m)
+if mismatches:
+    sys.exit(1)
 
 target = 2.0 if cores >= 3 else 1.9
 ok = not mismatches

@@ -8,7 +8,8 @@
 # and peer_wall / quantfarm_wall for both quantfarm modes against the target >= 4x.
 # Wall times exclude process start-up, data loading and (peer) JIT compilation:
 # quantfarm's is the results file's "seconds" attribute, the peer's its own clock.
-# The full command wall time of each run is printed too.
+# The full command wall time of each run is printed too. Fails (exit 1) unless
+# `quantfarm backtest` gives the peer's best set the same in-sample Sharpe (1e-9).
 # Usage: bench/evolve_vs_deap.sh [path/to/quantfarm]
 # Environment: BARS (default 1000000), POP (512), GENERATIONS (5), REPEAT (1: best of).
 set -euo pipefail
@@ -67,10 +68,11 @@ for i in $(seq 1 "$repeat"); do
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 
-"$py" - "$work" "$repeat" "$cores" "$bars" "$pop" "$gens" <<'PY'
-import json, sys
+"$py" - "$work" "$repeat" "$cores" "$bars" "$pop" "$gens" "$qf" <<'PY'
+import json, subprocess, sys
 import h5py
-work, repeat, cores, bars, pop, gens = sys.argv[1], *map(int, sys.argv[2:])
+work, qf = sys.argv[1], sys.argv[7]
+repeat, cores, bars, pop, gens = map(int, sys.argv[2:7])
 
 def wall(name):
     return float(open(f"{work}/{name}.wall").read())
@@ -111,6 +113,18 @@ for label, procs, r in rows:
 print(f"(evals: distinct parameter sets for quantfarm, which evaluates each once per run; "
       f"the peer evaluated {dp['evaluations']} invalid-fitness individuals, "
       f"{dp['distinct']} distinct)")
+# Same fitness: quantfarm's in-sample Sharpe of the peer's best set equals the peer's.
+check = json.loads(subprocess.run(
+    [qf, "backtest", "--store", f"{work}/bench.h5", "--symbol", "AAA",
+     "--strategy", "ema_crossover", "--params", json.dumps(dp["params"]),
+     "--in-sample", "0.7", "--json"], check=True, capture_output=True, text=True).stdout)
+mine = check["metrics"]["in_sample"]["sharpe"]
+diff = abs(mine - dp["best"])
+print(f"peer's best set through quantfarm backtest: in-sample Sharpe {mine:.12f}, "
+      f"peer {dp['best']:.12f}, difference {diff:.1e}")
+if diff > 1e-9:
+    print("MISMATCH: the peer's fitness differs from quantfarm's")
+    sys.exit(1)
 ok = True
 for label, q in (("local", ql), ("mpirun", qm)):
     ratio = dp["seconds"] / q["seconds"]
