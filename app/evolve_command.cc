@@ -36,7 +36,7 @@ struct EvolveOptions {
   std::string out = "results.h5";
   int threads = 0;
   int top = 5;
-  double cache_gb = 1.0;
+  double cache_gb = 4.0;
   bool quiet = false;
   bool memory_report = false;
 };
@@ -213,13 +213,16 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
   if (!o.quiet) {
     std::string what = config.strategies[0];
     for (std::size_t i = 1; i < config.strategies.size(); ++i) what += ", " + config.strategies[i];
-    std::printf("evolve %s on %zu symbol%s: population %d, %d island%s, %d generations, "
-                "%d worker rank%s x %d thread%s\n",
-                what.c_str(),
-                config.symbols.size(), config.symbols.size() == 1 ? "" : "s",
+    const std::string where =
+        farm.workers() == 0
+            ? "local mode, " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s")
+            : std::to_string(farm.workers()) + " worker rank" +
+                  (farm.workers() == 1 ? "" : "s") + " x " + std::to_string(threads) +
+                  " thread" + (threads == 1 ? "" : "s");
+    std::printf("evolve %s on %zu symbol%s: population %d, %d island%s, %d generations, %s\n",
+                what.c_str(), config.symbols.size(), config.symbols.size() == 1 ? "" : "s",
                 config.ga.population, config.ga.islands, config.ga.islands == 1 ? "" : "s",
-                config.generations, farm.workers(), farm.workers() == 1 ? "" : "s", threads,
-                threads == 1 ? "" : "s");
+                config.generations, where.c_str());
     std::fflush(stdout);
   }
   for (int gen = 0; gen < config.generations; ++gen) {
@@ -372,7 +375,8 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
                   "on the node)");
   cmd->add_option("--top", o->top, "how many of the best to report (default 5)");
   cmd->add_option("--cache-gb", o->cache_gb,
-                  "indicator cache budget per rank and symbol in GiB (default 1)");
+                  "indicator cache per evaluating rank in GiB, least recently used "
+                  "dropped first (default 4)");
   cmd->add_flag("--quiet", o->quiet, "no per-generation lines");
   cmd->add_flag("--memory-report", o->memory_report,
                 "after loading the market data, print every rank's proportional set size "

@@ -48,7 +48,9 @@ std::vector<std::vector<Metrics>> EvaluateBatch(const Market& market,
                                                 IndicatorCache& cache, int threads) {
   if (threads < 1) throw std::invalid_argument("threads must be >= 1");
   CheckSegments(market, segments);
-  const std::size_t n = market.size();
+  // Bars past the last segment are never accounted: no targets are needed there.
+  std::size_t n = 0;
+  for (const Segment& s : segments) n = std::max(n, s.end);
   const std::size_t groups = (sets.size() + kLanes - 1) / kLanes;
   const FillView fill = MakeFillView(market, config);
   const double cost = config.costs.PerSide();

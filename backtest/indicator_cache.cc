@@ -1,8 +1,23 @@
 #include "backtest/indicator_cache.h"
 
+#include <algorithm>
 #include <exception>
 
 namespace qf {
+
+namespace {
+
+// Bytes of a ready entry, 0 while it is being computed or if it failed.
+std::size_t ReadyBytes(const std::shared_future<IndicatorCache::Series>& f) {
+  if (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return 0;
+  try {
+    return f.get()->size() * sizeof(double);
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace
 
 IndicatorCache::Series IndicatorCache::Get(
     const std::string& key, const std::function<std::vector<double>()>& compute) {
@@ -13,10 +28,11 @@ IndicatorCache::Series IndicatorCache::Get(
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = entries_.find(key);
     if (it != entries_.end()) {
-      future = it->second;
+      future = it->second.series;
+      it->second.last_use = ++clock_;
     } else {
       future = promise.get_future().share();
-      entries_.emplace(key, future);
+      entries_.emplace(key, Entry{future, ++clock_});
       inserted = true;
     }
   }
@@ -38,20 +54,29 @@ std::size_t IndicatorCache::size() const {
 std::size_t IndicatorCache::bytes() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::size_t total = 0;
-  for (const auto& [key, future] : entries_) {
-    if (future.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-      try {
-        total += future.get()->size() * sizeof(double);
-      } catch (...) {
-      }
-    }
-  }
+  for (const auto& [key, entry] : entries_) total += ReadyBytes(entry.series);
   return total;
 }
 
 void IndicatorCache::Clear() {
   std::lock_guard<std::mutex> lock(mutex_);
   entries_.clear();
+}
+
+void IndicatorCache::Trim(std::size_t max_bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::pair<uint64_t, std::string>> by_age;
+  std::size_t total = 0;
+  for (const auto& [key, entry] : entries_) {
+    total += ReadyBytes(entry.series);
+    by_age.emplace_back(entry.last_use, key);
+  }
+  std::sort(by_age.begin(), by_age.end());
+  for (const auto& [age, key] : by_age) {
+    if (total <= max_bytes) break;
+    total -= ReadyBytes(entries_.at(key).series);
+    entries_.erase(key);
+  }
 }
 
 }  // namespace qf

@@ -2,6 +2,7 @@
 #define QUANTFARM_BACKTEST_INDICATOR_CACHE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
@@ -35,10 +36,18 @@ class IndicatorCache {
   // Drops every entry (series still referenced elsewhere stay alive there). Must not
   // run concurrently with Get().
   void Clear();
+  // Drops the least recently used entries until bytes() <= max_bytes. Must not run
+  // concurrently with Get().
+  void Trim(std::size_t max_bytes);
 
  private:
+  struct Entry {
+    std::shared_future<Series> series;
+    uint64_t last_use = 0;
+  };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::shared_future<Series>> entries_;
+  std::unordered_map<std::string, Entry> entries_;
+  uint64_t clock_ = 0;
 };
 
 }  // namespace qf

@@ -121,6 +121,30 @@ void AlignPair(BarSeries& a, BarSeries& b) {
   if (rows_b.size() != b.size()) b = Select(b, rows_b);
 }
 
+Market TruncateMarket(const Market& market, std::size_t bars) {
+  if (bars < 2 || bars > market.size()) {
+    throw std::invalid_argument("cannot truncate a market of " +
+                                std::to_string(market.size()) + " bars to " +
+                                std::to_string(bars));
+  }
+  auto cut = [bars](BarView v) {
+    v.time = v.time.first(bars);
+    v.open = v.open.first(bars);
+    v.high = v.high.first(bars);
+    v.low = v.low.first(bars);
+    v.close = v.close.first(bars);
+    v.volume = v.volume.first(bars);
+    return v;
+  };
+  Market m = market;
+  m.primary = cut(m.primary);
+  if (m.secondary) m.secondary = cut(*m.secondary);
+  m.gap = m.gap.first(bars);
+  m.intraday = m.intraday.first(bars);
+  m.close_to_close = m.close_to_close.first(bars);
+  return m;
+}
+
 std::shared_ptr<void> AllocateMarketBlock(const MarketBlock& layout) {
   constexpr std::align_val_t kAlign{64};
   void* raw = ::operator new(std::max<std::size_t>(layout.bytes(), 64), kAlign);

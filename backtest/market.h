@@ -65,6 +65,11 @@ Market ViewMarketBlock(const void* block, const MarketBlock& layout, std::string
 // when fewer than two are shared.
 void AlignPair(BarSeries& a, BarSeries& b);
 
+// The first `bars` bars of `market` (2 <= bars <= market.size()), viewing the same
+// block. Every causal computation (indicators, targets, accounting) on it equals the
+// same computation on `market` restricted to those bars.
+Market TruncateMarket(const Market& market, std::size_t bars);
+
 // Raw 64-byte-aligned heap memory for a block of `layout`.
 std::shared_ptr<void> AllocateMarketBlock(const MarketBlock& layout);
 

@@ -22,44 +22,55 @@ bool NeedsPairMarkets(const EvolveConfig& config) {
   return false;
 }
 
+namespace {
+
+std::vector<std::unique_ptr<IndicatorCache>> MakeCaches(std::size_t n) {
+  std::vector<std::unique_ptr<IndicatorCache>> caches;
+  for (std::size_t i = 0; i < n; ++i) caches.push_back(std::make_unique<IndicatorCache>());
+  return caches;
+}
+
+// The in-sample bars of `m` under `split`, or all of them.
+Market FitnessBars(const Market& m, const SplitSpec& split) {
+  if (split.in_sample == 0) return m;
+  return TruncateMarket(m, MakeSegments(m.size(), split)[1].end);
+}
+
+}  // namespace
+
 FitnessEvaluator::FitnessEvaluator(const EvolveConfig& config, EvolveMarkets markets,
                                    int threads, std::size_t cache_bytes)
     : config_(config),
       markets_(std::move(markets)),
       threads_(threads < 1 ? 1 : threads),
-      cache_bytes_(cache_bytes),
-      single_caches_(markets_.single.size()),
-      pair_caches_(markets_.pair.size()) {
+      cache_bytes_(cache_bytes) {
   const std::size_t symbols = config_.symbols.size();
   if (NeedsSingleMarkets(config_) && markets_.single.size() != symbols) {
     throw std::invalid_argument("fitness evaluator: one market per symbol is needed");
   }
   if (NeedsPairMarkets(config_) && markets_.pair.size() != symbols) {
-    throw std::invalid_argument(
-        "fitness evaluator: one pair market per symbol is needed");
+    throw std::invalid_argument("fitness evaluator: one pair market per symbol is needed");
   }
-  const auto labels = SegmentLabels();
-  for (std::size_t s = 0; s < labels.size(); ++s) {
-    if (labels[s] == "in_sample") fitness_segment_ = s;
-  }
+  for (const Market& m : markets_.single) fitness_.single.push_back(FitnessBars(m, config_.split));
+  for (const Market& m : markets_.pair) fitness_.pair.push_back(FitnessBars(m, config_.split));
+  fitness_.single_caches = MakeCaches(markets_.single.size());
+  fitness_.pair_caches = MakeCaches(markets_.pair.size());
+  details_.single = markets_.single;
+  details_.pair = markets_.pair;
+  details_.single_caches = MakeCaches(markets_.single.size());
+  details_.pair_caches = MakeCaches(markets_.pair.size());
+  details_.full_segments = true;
 }
 
 std::vector<std::string> FitnessEvaluator::SegmentLabels() const {
-  const Market& m =
-      markets_.single.empty() ? markets_.pair.front() : markets_.single.front();
+  const Market& m = markets_.single.empty() ? markets_.pair.front() : markets_.single.front();
   std::vector<std::string> labels;
   for (const auto& s : MakeSegments(m.size(), config_.split)) labels.push_back(s.label);
   return labels;
 }
 
-const Market& FitnessEvaluator::MarketFor(uint32_t strategy, std::size_t symbol) const {
-  return FindStrategy(config_.strategies[strategy]).needs_pair()
-             ? markets_.pair[symbol]
-             : markets_.single[symbol];
-}
-
 std::vector<std::vector<std::vector<Metrics>>> FitnessEvaluator::Run(
-    std::span<const EvalRequest> requests) {
+    Target& target, std::span<const EvalRequest> requests) {
   const std::size_t symbols = config_.symbols.size();
   // metrics[request][symbol][segment]
   std::vector<std::vector<std::vector<Metrics>>> out(
@@ -80,40 +91,39 @@ std::vector<std::vector<std::vector<Metrics>>> FitnessEvaluator::Run(
     if (sets.empty()) continue;
     const Strategy& strategy = FindStrategy(config_.strategies[k]);
     for (const auto& p : sets) strategy.Validate(p);
+    const bool pair = strategy.needs_pair();
     for (std::size_t sym = 0; sym < symbols; ++sym) {
-      const Market& market = MarketFor(k, sym);
-      IndicatorCache& cache =
-          strategy.needs_pair() ? pair_caches_[sym] : single_caches_[sym];
-      const auto segments = MakeSegments(market.size(), config_.split);
-      auto metrics = EvaluateBatch(market, strategy, sets, config_.engine, segments,
-                                   cache, threads_);
-      for (std::size_t j = 0; j < sets.size(); ++j)
-        out[index[j]][sym] = std::move(metrics[j]);
+      const Market& market = pair ? target.pair[sym] : target.single[sym];
+      IndicatorCache& cache = pair ? *target.pair_caches[sym] : *target.single_caches[sym];
+      const auto segments = target.full_segments
+                                ? MakeSegments(market.size(), config_.split)
+                                : std::vector<Segment>{{"fitness", 1, market.size()}};
+      auto metrics = EvaluateBatch(market, strategy, sets, config_.engine, segments, cache,
+                                   threads_);
+      for (std::size_t j = 0; j < sets.size(); ++j) out[index[j]][sym] = std::move(metrics[j]);
     }
   }
-  for (auto* caches : {&single_caches_, &pair_caches_}) {
-    for (auto& cache : *caches) {
-      if (cache.bytes() > cache_bytes_) cache.Clear();
-    }
+  const std::size_t caches = target.single_caches.size() + target.pair_caches.size();
+  for (auto* list : {&target.single_caches, &target.pair_caches}) {
+    for (auto& cache : *list) cache->Trim(cache_bytes_ / std::max<std::size_t>(1, caches));
   }
   return out;
 }
 
 std::vector<Fitness> FitnessEvaluator::Evaluate(std::span<const EvalRequest> requests) {
-  const auto metrics = Run(requests);
+  const auto metrics = Run(fitness_, requests);
   std::vector<Fitness> out;
   out.reserve(requests.size());
   std::vector<Metrics> per_symbol(config_.symbols.size());
   for (const auto& m : metrics) {
-    for (std::size_t sym = 0; sym < m.size(); ++sym)
-      per_symbol[sym] = m[sym][fitness_segment_];
+    for (std::size_t sym = 0; sym < m.size(); ++sym) per_symbol[sym] = m[sym][0];
     out.push_back(AggregateFitness(config_.fitness, per_symbol));
   }
   return out;
 }
 
 std::vector<std::vector<Metrics>> FitnessEvaluator::Details(const EvalRequest& request) {
-  return Run(std::span(&request, 1))[0];
+  return Run(details_, std::span(&request, 1))[0];
 }
 
 namespace {

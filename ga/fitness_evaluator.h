@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,12 +35,14 @@ struct EvolveMarkets {
 bool NeedsSingleMarkets(const EvolveConfig& config);
 bool NeedsPairMarkets(const EvolveConfig& config);
 
-// Turns genomes into fitness: backtests each on every symbol (EvaluateBatch), then
-// aggregates the fitness metric of the fitness segment ("in_sample" under an
-// in-sample split, else "full") across symbols. A pure function of (config, markets,
+// Turns genomes into fitness: backtests each on every symbol (EvaluateBatch) and
+// aggregates the fitness metric across symbols. The fitness segment is "in_sample"
+// under an in-sample split (evaluated on the in-sample bars alone: every computation
+// is causal, so this equals the in-sample segment of a full backtest bit for bit, at a
+// fraction of the cost) and "full" otherwise. A pure function of (config, markets,
 // request): the result does not depend on batching, threads or process. Keeps one
-// indicator cache per market, emptied between calls when it exceeds `cache_bytes`.
-// Not thread-safe (uses `threads` OpenMP threads internally).
+// indicator cache per market, trimmed (least recently used first) to `cache_bytes`
+// in all between calls. Not thread-safe (uses `threads` OpenMP threads internally).
 class FitnessEvaluator {
  public:
   FitnessEvaluator(const EvolveConfig& config, EvolveMarkets markets, int threads,
@@ -47,22 +50,26 @@ class FitnessEvaluator {
 
   std::vector<Fitness> Evaluate(std::span<const EvalRequest> requests);
 
-  // metrics[symbol][segment] of one request, for reports.
+  // metrics[symbol][segment] of one request over the whole series, for reports.
   std::vector<std::vector<Metrics>> Details(const EvalRequest& request);
-  // Segment labels (the same for every symbol).
+  // Segment labels of Details() (the same for every symbol).
   std::vector<std::string> SegmentLabels() const;
 
  private:
-  const Market& MarketFor(uint32_t strategy, std::size_t symbol) const;
-  std::vector<std::vector<std::vector<Metrics>>> Run(
-      std::span<const EvalRequest> requests);
+  struct Target {
+    std::vector<Market> single, pair;  // the bars fitness is computed on
+    std::vector<std::unique_ptr<IndicatorCache>> single_caches, pair_caches;
+    bool full_segments = false;  // true: every segment (Details), false: fitness only
+  };
+  std::vector<std::vector<std::vector<Metrics>>> Run(Target& target,
+                                                     std::span<const EvalRequest> requests);
 
   EvolveConfig config_;
   EvolveMarkets markets_;
   int threads_;
   std::size_t cache_bytes_;
-  std::vector<IndicatorCache> single_caches_, pair_caches_;
-  std::size_t fitness_segment_ = 0;
+  Target fitness_;
+  Target details_;
 };
 
 // Wire formats of the task farm (little-endian, fixed widths).

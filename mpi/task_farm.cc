@@ -63,9 +63,45 @@ Received Take(MPI_Message& message, MPI_Status& status) {
   return r;
 }
 
-void Send(const Bytes& bytes, int dest, int tag) {
-  MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_CHAR, dest, tag, MPI_COMM_WORLD);
-}
+// Non-blocking sends whose buffers live until MPI has completed them. A blocking
+// MPI_Send to a busy rank would spin inside MPI until that rank receives.
+class Outbox {
+ public:
+  ~Outbox() { Drain(); }
+  void Send(Bytes bytes, int dest, int tag) {
+    pending_.push_back({std::move(bytes), MPI_REQUEST_NULL});
+    Pending& p = pending_.back();
+    MPI_Isend(p.bytes.data(), static_cast<int>(p.bytes.size()), MPI_CHAR, dest, tag,
+              MPI_COMM_WORLD, &p.request);
+  }
+  // Releases completed sends; never blocks.
+  void Reap() {
+    while (!pending_.empty()) {
+      int done = 0;
+      MPI_Test(&pending_.front().request, &done, MPI_STATUS_IGNORE);
+      if (done == 0) return;
+      pending_.pop_front();
+    }
+  }
+  // Waits (with back-off, see WaitFor) until every send has completed.
+  void Drain() {
+    while (!pending_.empty()) {
+      WaitFor(
+          [&] {
+            Reap();
+            return pending_.empty();
+          },
+          std::chrono::microseconds(1000));
+    }
+  }
+
+ private:
+  struct Pending {
+    Bytes bytes;
+    MPI_Request request;
+  };
+  std::deque<Pending> pending_;  // deque: elements never move, so buffers stay put
+};
 
 }  // namespace
 
@@ -83,11 +119,12 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
   }
   std::size_t next = 0, done = 0;
   std::string failure;
+  Outbox outbox;
   auto send_next = [&](int worker) {
     if (next >= tasks.size()) return false;
-    const Bytes framed = Frame(next, tasks[next]);
-    Send(framed, worker, kTaskTag);
+    Bytes framed = Frame(next, tasks[next]);
     stats_.bytes_sent += framed.size();
+    outbox.Send(std::move(framed), worker, kTaskTag);
     ++stats_.tasks;
     ++next;
     return true;
@@ -103,6 +140,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     int flag = 0;
     WaitFor(
         [&] {
+          outbox.Reap();
           MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &message, &status);
           return flag != 0;
         },
@@ -123,6 +161,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
   stats_.seconds_waiting +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count() -
       busy;
+  outbox.Drain();
   if (!failure.empty()) throw std::runtime_error(failure);
   return results;
 }
@@ -130,7 +169,9 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
 void TaskFarm::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  for (int w = 1; w <= workers_; ++w) Send(Bytes(), w, kStopTag);
+  Outbox outbox;
+  for (int w = 1; w <= workers_; ++w) outbox.Send(Bytes(), w, kStopTag);
+  outbox.Drain();
 }
 
 void ServeTasks(const MpiRuntime& runtime, const TaskFn& eval) {
@@ -148,11 +189,13 @@ void ServeTasks(const MpiRuntime& runtime, const TaskFn& eval) {
     Received r = Take(message, status);
     if (r.tag == kStopTag) return;
     const uint64_t index = FrameIndex(r.bytes);
+    Outbox outbox;
     try {
-      Send(Frame(index, eval(r.bytes.substr(8))), 0, kResultTag);
+      outbox.Send(Frame(index, eval(r.bytes.substr(8))), 0, kResultTag);
     } catch (const std::exception& e) {
-      Send(Frame(index, e.what()), 0, kErrorTag);
+      outbox.Send(Frame(index, e.what()), 0, kErrorTag);
     }
+    outbox.Drain();
   }
 }
 

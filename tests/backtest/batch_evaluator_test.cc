@@ -101,3 +101,23 @@ TEST(IndicatorCache, ComputationErrorReachesTheCaller) {
 
 }  // namespace
 }  // namespace qf
+
+namespace qf {
+namespace {
+
+TEST(IndicatorCache, TrimDropsLeastRecentlyUsedFirst) {
+  IndicatorCache cache;
+  auto make = [](double v) { return [v] { return std::vector<double>(100, v); }; };
+  cache.Get("a", make(1));
+  cache.Get("b", make(2));
+  cache.Get("c", make(3));
+  cache.Get("a", make(9));  // "a" used again: "b" is now the oldest
+  EXPECT_EQ(cache.bytes(), 3 * 100 * sizeof(double));
+  cache.Trim(2 * 100 * sizeof(double));
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ((*cache.Get("a", make(0)))[0], 1.0);  // kept, not recomputed
+  EXPECT_EQ((*cache.Get("b", make(7)))[0], 7.0);  // dropped, recomputed
+}
+
+}  // namespace
+}  // namespace qf
