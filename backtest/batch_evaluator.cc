@@ -58,6 +58,7 @@ std::vector<std::vector<Metrics>> EvaluateBatch(const Market& market,
   std::vector<std::unique_ptr<SignalGenerator>> generators(sets.size());
   std::vector<std::vector<Metrics>> out(sets.size(), std::vector<Metrics>(segments.size()));
   FirstFailure failure;
+  strategy.Prepare(market, sets, cache, threads);
 
 #pragma omp parallel num_threads(threads)
   {

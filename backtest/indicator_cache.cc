@@ -46,6 +46,18 @@ IndicatorCache::Series IndicatorCache::Get(
   return future.get();  // blocks (no spinning) until the owner has computed it
 }
 
+void IndicatorCache::Put(const std::string& key, std::vector<double> series) {
+  std::promise<Series> ready;
+  ready.set_value(std::make_shared<const std::vector<double>>(std::move(series)));
+  std::lock_guard<std::mutex> lock(mutex_);
+  entries_.emplace(key, Entry{ready.get_future().share(), ++clock_});
+}
+
+bool IndicatorCache::Contains(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.count(key) > 0;
+}
+
 std::size_t IndicatorCache::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return entries_.size();

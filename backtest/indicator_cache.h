@@ -30,6 +30,11 @@ class IndicatorCache {
   // `compute` throws, the exception reaches every caller of that key.
   Series Get(const std::string& key, const std::function<std::vector<double>()>& compute);
 
+  // Stores `series` under `key` unless the key is already there (computed or being
+  // computed). Thread-safe.
+  void Put(const std::string& key, std::vector<double> series);
+  bool Contains(const std::string& key) const;
+
   std::size_t size() const;
   // Bytes held by the computed series (8 per value).
   std::size_t bytes() const;

@@ -148,6 +148,50 @@ std::vector<double> Ema(std::span<const double> x, int period) {
   return out;
 }
 
+std::vector<std::vector<double>> EmaMany(std::span<const double> x,
+                                         std::span<const int> periods) {
+  typedef double Vec4 __attribute__((vector_size(32)));
+  typedef long long Mask4 __attribute__((vector_size(32)));
+  std::vector<std::vector<double>> out;
+  out.reserve(periods.size());
+  const std::size_t start = LeadingNanCount(x);
+  for (std::size_t first = 0; first < periods.size(); first += 4) {
+    const std::size_t used = std::min<std::size_t>(4, periods.size() - first);
+    Vec4 e{}, alpha{};
+    Mask4 seed_at{};  // index of each lane's seed; the lane is updated after it
+    double* lane_out[4] = {nullptr, nullptr, nullptr, nullptr};
+    std::size_t begin = x.size();
+    for (std::size_t l = 0; l < 4; ++l) {
+      const std::size_t k = first + (l < used ? l : 0);  // idle lanes repeat lane 0
+      const std::size_t n = CheckPeriod("EmaMany", "period", periods[k]);
+      if (l < used) out.emplace_back(x.size(), kNaN);
+      const double dn = static_cast<double>(n);
+      alpha[l] = 2.0 / (dn + 1.0);
+      seed_at[l] = static_cast<long long>(x.size());  // never: series too short
+      if (x.size() - start < n) continue;
+      CompensatedSum seed;
+      for (std::size_t i = start; i < start + n; ++i) seed.Add(x[i]);
+      e[l] = seed.Value() / dn;
+      seed_at[l] = static_cast<long long>(start + n - 1);
+      if (l < used) {
+        lane_out[l] = out[first + l].data();
+        lane_out[l][start + n - 1] = e[l];
+      }
+      begin = std::min(begin, start + n);
+    }
+    for (std::size_t i = begin; i < x.size(); ++i) {
+      const Vec4 xi = Vec4{} + x[i];
+      const Vec4 next = e + alpha * (xi - e);
+      const Mask4 live = seed_at < static_cast<long long>(i);
+      e = live ? next : e;
+      for (std::size_t l = 0; l < used; ++l) {
+        if (live[l] != 0) lane_out[l][i] = e[l];
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<double> Wma(std::span<const double> x, int period) {
   const std::size_t n = CheckPeriod("Wma", "period", period);
   std::vector<double> out(x.size(), kNaN);

@@ -48,6 +48,17 @@ class Strategy {
   // Throws std::invalid_argument when `p` is out of bounds or inconsistent.
   void Validate(const ParamValues& p) const;
 
+  // Optional: computes ahead, in bulk, indicators that the valid parameter sets
+  // `sets` will need, so that Bind() finds them in `cache`. Uses up to `threads`
+  // OpenMP threads. Must not change any value Bind() would compute.
+  virtual void Prepare(const Market& market, std::span<const ParamValues> sets,
+                       IndicatorCache& cache, int threads) const {
+    (void)market;
+    (void)sets;
+    (void)cache;
+    (void)threads;
+  }
+
   // Binds parameters `p` (valid) to `market`, fetching the indicators it needs from
   // `cache` (which must belong to `market`), and returns the generator of its
   // targets. The generator reads `market`, which must outlive it.

@@ -1,5 +1,6 @@
 #include "backtest/strategies/cached_indicators.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,24 @@ Series Sma(const Market& m, IndicatorCache& c, int period) {
 
 Series Ema(const Market& m, IndicatorCache& c, int period) {
   return c.Get(Key("ema", period), [&] { return indicators::Ema(m.primary.close, period); });
+}
+
+void PrepareEmas(const Market& m, IndicatorCache& c, std::vector<int> periods,
+                 int threads) {
+  std::sort(periods.begin(), periods.end());
+  periods.erase(std::unique(periods.begin(), periods.end()), periods.end());
+  std::erase_if(periods, [&](int p) { return c.Contains(Key("ema", p)); });
+  const long groups = static_cast<long>((periods.size() + 3) / 4);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads < 1 ? 1 : threads)
+  for (long g = 0; g < groups; ++g) {
+    const auto first = static_cast<std::size_t>(g) * 4;
+    const std::span<const int> chunk(periods.data() + first,
+                                     std::min<std::size_t>(4, periods.size() - first));
+    auto series = indicators::EmaMany(m.primary.close, chunk);
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      c.Put(Key("ema", chunk[i]), std::move(series[i]));
+    }
+  }
 }
 
 Series RollingStd(const Market& m, IndicatorCache& c, int period) {

@@ -13,6 +13,9 @@ using Series = IndicatorCache::Series;
 
 Series Sma(const Market& m, IndicatorCache& c, int period);
 Series Ema(const Market& m, IndicatorCache& c, int period);
+// Computes the EMAs of `periods` missing from `c` four per pass (indicators::EmaMany,
+// identical values), spread over `threads` OpenMP threads.
+void PrepareEmas(const Market& m, IndicatorCache& c, std::vector<int> periods, int threads);
 Series RollingStd(const Market& m, IndicatorCache& c, int period);  // population
 Series Rsi(const Market& m, IndicatorCache& c, int period);
 Series MacdLine(const Market& m, IndicatorCache& c, int fast, int slow);

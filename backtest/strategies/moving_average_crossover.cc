@@ -10,13 +10,27 @@ namespace {
 class MovingAverageCrossover final : public SeedStrategy {
  public:
   using Average = cached::Series (*)(const Market&, IndicatorCache&, int);
-  MovingAverageCrossover(std::string name, std::string kind, Average average)
+  using Prefetch = void (*)(const Market&, IndicatorCache&, std::vector<int>, int);
+  MovingAverageCrossover(std::string name, std::string kind, Average average,
+                         Prefetch prefetch = nullptr)
       : SeedStrategy(std::move(name),
                      "long when the fast " + kind + " is above the slow " + kind +
                          ", short when below",
                      {IntParam("fast", 2, 200, 12, "fast " + kind + " period"),
                       IntParam("slow", 3, 400, 26, "slow " + kind + " period")}),
-        average_(average) {}
+        average_(average),
+        prefetch_(prefetch) {}
+
+  void Prepare(const Market& m, std::span<const ParamValues> sets, IndicatorCache& c,
+               int threads) const override {
+    if (prefetch_ == nullptr) return;
+    std::vector<int> periods;
+    for (const auto& p : sets) {
+      periods.push_back(Int(p, 0));
+      periods.push_back(Int(p, 1));
+    }
+    prefetch_(m, c, std::move(periods), threads);
+  }
 
   std::string Inconsistency(const ParamValues& p) const override {
     return RequireLess(p, 0, 1);
@@ -33,12 +47,14 @@ class MovingAverageCrossover final : public SeedStrategy {
 
  private:
   Average average_;
+  Prefetch prefetch_;
 };
 
 }  // namespace
 
 const Strategy& EmaCrossoverStrategy() {
-  static const MovingAverageCrossover s("ema_crossover", "EMA", &cached::Ema);
+  static const MovingAverageCrossover s("ema_crossover", "EMA", &cached::Ema,
+                                        &cached::PrepareEmas);
   return s;
 }
 

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
+#include <limits>
 #include <thread>
 
 #include "backtest/param_grid.h"
@@ -117,6 +119,30 @@ TEST(IndicatorCache, TrimDropsLeastRecentlyUsedFirst) {
   EXPECT_EQ(cache.size(), 2u);
   EXPECT_EQ((*cache.Get("a", make(0)))[0], 1.0);  // kept, not recomputed
   EXPECT_EQ((*cache.Get("b", make(7)))[0], 7.0);  // dropped, recomputed
+}
+
+}  // namespace
+}  // namespace qf
+
+#include "backtest/indicators.h"
+
+namespace qf {
+namespace {
+
+TEST(EmaMany, EqualsEmaBitForBit) {
+  const Market m = testing::SynthMarket(3000);
+  std::vector<double> x(m.primary.close.begin(), m.primary.close.end());
+  x[0] = std::numeric_limits<double>::quiet_NaN();  // a leading NaN is skipped alike
+  const std::vector<int> periods = {1, 2, 3, 17, 200, 2999, 5000};
+  const auto many = indicators::EmaMany(x, periods);
+  ASSERT_EQ(many.size(), periods.size());
+  for (std::size_t i = 0; i < periods.size(); ++i) {
+    const auto one = indicators::Ema(x, periods[i]);
+    ASSERT_EQ(one.size(), many[i].size());
+    EXPECT_EQ(std::memcmp(one.data(), many[i].data(), one.size() * sizeof(double)), 0)
+        << "period " << periods[i];
+  }
+  EXPECT_THROW(indicators::EmaMany(x, std::vector<int>{5, 0}), std::invalid_argument);
 }
 
 }  // namespace
