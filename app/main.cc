@@ -1,4 +1,9 @@
 #include <malloc.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <exception>
@@ -7,9 +12,29 @@
 #include "app/commands.h"
 #include "mpi/mpi_runtime.h"
 
+namespace {
+
+// Indicator series are large (8 MB per million bars): back the heap with transparent
+// huge pages (glibc's malloc reads the tunable only at start-up, hence the one-time
+// re-exec), cutting page faults on fresh series by ~500x. QUANTFARM_NO_HUGEPAGES=1
+// turns it off; any failure just continues without.
+void UseHugePagesForTheHeap(char** argv) {
+  if (std::getenv("QUANTFARM_NO_HUGEPAGES") != nullptr) return;
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string current = tunables != nullptr ? tunables : "";
+  if (current.find("glibc.malloc.hugetlb") != std::string::npos) return;
+  const std::string value =
+      (current.empty() ? "" : current + ":") + "glibc.malloc.hugetlb=1";
+  if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only on failure
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  // Indicator series are large (8 MB per million bars) and short-lived: keep freed
-  // memory in the heap for reuse instead of mapping fresh, zeroed pages each time.
+  UseHugePagesForTheHeap(argv);
+  // Keep freed series in the heap for reuse instead of unmapping and mapping fresh,
+  // zeroed pages each time.
   mallopt(M_MMAP_THRESHOLD, 512 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   // Initialises MPI only under an MPI launcher; otherwise a local single process.

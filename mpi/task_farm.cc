@@ -117,16 +117,36 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     stats_.tasks += tasks.size();
     return results;
   }
-  std::size_t next = 0, done = 0;
+  std::size_t sent = 0, done = 0;
   std::string failure;
   Outbox outbox;
+  // Worker w starts on its own contiguous share of the tasks, [begin, end), taken from
+  // the front; a worker whose share is used up takes from the back of the largest
+  // remaining share. Neighbouring tasks tend to need the same data (a worker's
+  // caches stay warm) while no worker idles while work is left.
+  std::vector<std::size_t> begin(static_cast<std::size_t>(workers_) + 1),
+      end(static_cast<std::size_t>(workers_) + 1);
+  for (int w = 1; w <= workers_; ++w) {
+    begin[w] = tasks.size() * static_cast<std::size_t>(w - 1) / workers_;
+    end[w] = tasks.size() * static_cast<std::size_t>(w) / workers_;
+  }
   auto send_next = [&](int worker) {
-    if (next >= tasks.size()) return false;
-    Bytes framed = Frame(next, tasks[next]);
+    std::size_t index;
+    if (begin[worker] < end[worker]) {
+      index = begin[worker]++;
+    } else {
+      int victim = 0;
+      for (int w = 1; w <= workers_; ++w) {
+        if (end[w] - begin[w] > (victim == 0 ? 0 : end[victim] - begin[victim])) victim = w;
+      }
+      if (victim == 0) return false;
+      index = --end[victim];
+    }
+    Bytes framed = Frame(index, tasks[index]);
     stats_.bytes_sent += framed.size();
     outbox.Send(std::move(framed), worker, kTaskTag);
     ++stats_.tasks;
-    ++next;
+    ++sent;
     return true;
   };
   for (int d = 0; d < depth_; ++d) {
@@ -134,7 +154,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
   }
   const auto wait_start = std::chrono::steady_clock::now();
   double busy = 0;
-  while (done < next) {
+  while (done < sent) {
     MPI_Message message;
     MPI_Status status;
     int flag = 0;

@@ -23,8 +23,10 @@ struct FarmStats {
   double seconds_waiting = 0;  // head time spent waiting for results
 };
 
-// The head's side of a task farm over ranks 1..size-1 (dynamic load balancing: each
-// worker holds at most `depth` tasks; a finished one is replaced at once). While
+// The head's side of a task farm over ranks 1..size-1. Dynamic load balancing: each
+// worker holds at most `depth` tasks and a finished one is replaced at once; worker w
+// works through its own contiguous share of the task list first (neighbouring tasks
+// share data, so its caches stay warm), then takes tasks left in other shares. While
 // waiting the head polls with exponential back-off: at most 50 us of polling, then
 // sleeps from 10 us doubling to 1 ms, so an idle head does not hold a core.
 // Only the thread that created the MpiRuntime may use it.
