@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -426,6 +427,7 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
       for (const auto& s : config.symbols) hashes.push_back(store.ContentHash(s, config.timeframe));
       return bars;
     });
+    malloc_trim(0);  // return the loader's temporary buffers to the system
     if (o->memory_report) {
       std::size_t data_bytes = 0;
       for (const Market& m : markets) {
