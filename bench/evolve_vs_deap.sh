@@ -12,31 +12,7 @@
 # `quantfarm backtest` gives the peer's best set the same in-sample Sharpe (1e-9).
 # Usage: bench/evolve_vs_deap.sh [path/to/quantfarm]
 # Environment: BARS (default 1000000), POP (512), GENERATIONS (5), REPEAT (1: best of).
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-qf=${1:-$here/../build/app/quantfarm}
-bars=${BARS:-1000000}
-pop=${POP:-512}
-gens=${GENERATIONS:-5}
-repeat=${REPEAT:-1}
-cores=$(nproc)
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-"$qf" data synth --symbols 1 --bars "$bars" --seed 7 --store "$work/bench.h5" >/dev/null
-cat > "$work/evolve.json" <<EOF
-{"strategy": "ema_crossover", "symbols": ["AAA"], "store": "$work/bench.h5",
- "timeframe": "1d", "population": $pop, "generations": $gens, "islands": 4,
- "migration_interval": 5, "migration_size": 2, "tournament_size": 3,
- "crossover": "uniform", "crossover_rate": 0.8, "mutation": "gaussian",
- "mutation_rate": 0.2, "mutation_sigma": 0.1, "elitism": 2,
- "fitness": {"metric": "sharpe", "min_trades": 0, "max_drawdown": 1.0},
- "split": {"in_sample": 0.7},
- "engine": {"fill": "next-open", "commission_bps": 1, "slippage_bps": 1,
-            "position_size": 1, "long_only": false},
- "seed": 42}
-EOF
+source "$(dirname "$0")/evolve_workload.sh" "${1:-}" 5
 
 # Runs a command with a time limit, recording its full wall time in $work/$1.wall.
 timed() {
