@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -411,6 +412,13 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
           throw std::invalid_argument("--threads must be in 1..1024");
         }
         if (!(o->cache_gb > 0)) throw std::invalid_argument("--cache-gb must be > 0");
+        // Fail now, not after the search, if the results cannot be written.
+        const std::filesystem::path dir =
+            std::filesystem::absolute(o->out).parent_path();
+        if (!std::filesystem::is_directory(dir) || ::access(dir.c_str(), W_OK) != 0) {
+          throw std::invalid_argument("--out '" + o->out + "': directory '" + dir.string() +
+                                      "' does not exist or is not writable");
+        }
         text = ReadFile(o->config_path);
       } catch (const std::exception& e) {
         error = e.what();

@@ -70,6 +70,8 @@ bad "'population'" '{"strategy": "ema_crossover", "symbols": ["AAA"], "store": "
 bad "unknown strategy" '{"strategy": "ema_crossing", "symbols": ["AAA"], "store": "data.h5"}'
 bad "symbol 'ZZZ'" '{"strategy": "ema_crossover", "symbols": ["ZZZ"], "store": "data.h5"}'
 bad "does not exist" '{"strategy": "ema_crossover", "symbols": ["AAA"], "store": "missing.h5"}'
+expect_failure err.log "$QF" evolve --config evolve.json --out no-such-dir/r.h5
+expect_contains err.log "does not exist or is not writable"
 expect_failure err.log "$QF" evolve --config no-such-file.json --out bad.h5
 expect_contains err.log "cannot read config file 'no-such-file.json'"
 [ ! -e bad.h5 ] || fail "a rejected run wrote results"
