@@ -268,4 +268,46 @@ std::vector<std::pair<Individual, double>> IslandModel::island_best() const {
   return out;
 }
 
+IslandModelState IslandModel::State() const {
+  IslandModelState state;
+  state.generation = generation_;
+  for (const auto& ind : population_) state.genomes.push_back(ind.genome);
+  if (best_) {
+    state.best.push_back(best_->first);
+    state.best_fitness.push_back(best_->second);
+    for (const auto& b : island_best_) {
+      state.best.push_back(b->first);
+      state.best_fitness.push_back(b->second);
+    }
+  }
+  return state;
+}
+
+void IslandModel::Restore(const IslandModelState& state) {
+  if (state.generation < 0 || state.genomes.size() != population_.size() ||
+      state.best.size() != state.best_fitness.size() ||
+      (!state.best.empty() && state.best.size() != island_best_.size() + 1)) {
+    throw std::invalid_argument("checkpoint does not fit this GA (population " +
+                                std::to_string(population_.size()) + ", islands " +
+                                std::to_string(island_best_.size()) + ")");
+  }
+  for (std::size_t k = 0; k < state.genomes.size(); ++k) {
+    const auto& spec = specs_[static_cast<std::size_t>(population_[k].island)];
+    if (state.genomes[k].size() != spec.space->size()) {
+      throw std::invalid_argument("checkpoint genome " + std::to_string(k) + " has " +
+                                  std::to_string(state.genomes[k].size()) + " genes");
+    }
+  }
+  generation_ = state.generation;
+  SetPopulation(state.genomes);
+  best_.reset();
+  for (auto& b : island_best_) b.reset();
+  if (!state.best.empty()) {
+    best_.emplace(state.best[0], state.best_fitness[0]);
+    for (std::size_t i = 0; i < island_best_.size(); ++i) {
+      island_best_[i].emplace(state.best[i + 1], state.best_fitness[i + 1]);
+    }
+  }
+}
+
 }  // namespace qf::ga

@@ -89,6 +89,15 @@ struct Individual {
 //     the ring (slots are filled best first). Groups of one island skip. Migrants are
 //     taken before any island is overwritten, so the ring order does not matter.
 // Not thread-safe; copyable.
+// Everything Advance() depends on, for checkpoints: Restore() into a model built from
+// the same params and specs continues the run exactly where State() was taken.
+struct IslandModelState {
+  int generation = 0;
+  std::vector<Genome> genomes;        // population(), in order
+  std::vector<Individual> best;       // the best ever, then each island's; empty before
+  std::vector<double> best_fitness;   // the first Advance()
+};
+
 class IslandModel {
  public:
   // Throws std::invalid_argument for bad params (ValidateGaParams), when
@@ -117,6 +126,10 @@ class IslandModel {
   const Individual& best() const;
   double best_fitness() const;
   std::vector<std::pair<Individual, double>> island_best() const;
+
+  IslandModelState State() const;
+  // Throws std::invalid_argument when `state` does not fit this model's sizes.
+  void Restore(const IslandModelState& state);
 
  private:
   using Ranked = std::vector<std::size_t>;  // slots of an island, best first

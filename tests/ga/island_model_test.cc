@@ -443,3 +443,49 @@ TEST(IslandModel, EmptyValidAcceptsEverything) {
 
 }  // namespace
 }  // namespace qf::ga
+
+namespace qf::ga {
+namespace {
+
+TEST(IslandModel, RestoredStateContinuesExactly) {
+  const Strategy& s = FindStrategy("ema_crossover");
+  auto specs = [&] {
+    std::vector<IslandSpec> v;
+    for (int i = 0; i < 3; ++i) {
+      v.push_back({&s.space(), 0, [&s](const Genome& g) { return s.Inconsistency(g).empty(); }});
+    }
+    return v;
+  };
+  GaParams p;
+  p.population = 30;
+  p.islands = 3;
+  p.migration_interval = 2;
+  auto toy = [](const IslandModel& m) {
+    std::vector<double> f;
+    for (const auto& ind : m.population()) {
+      f.push_back(-std::abs(ind.genome[0] - 17) - std::abs(ind.genome[1] - 63));
+    }
+    return f;
+  };
+  IslandModel straight(p, specs());
+  IslandModel resumed(p, specs());
+  for (int g = 0; g < 3; ++g) straight.Advance(toy(straight));
+  resumed.Restore(straight.State());  // a checkpoint taken after generation 3
+  for (int g = 0; g < 4; ++g) {
+    straight.Advance(toy(straight));
+    resumed.Advance(toy(resumed));
+  }
+  ASSERT_EQ(straight.population().size(), resumed.population().size());
+  for (std::size_t k = 0; k < straight.population().size(); ++k) {
+    EXPECT_EQ(straight.population()[k].genome, resumed.population()[k].genome);
+    EXPECT_EQ(straight.population()[k].id, resumed.population()[k].id);
+  }
+  EXPECT_EQ(straight.best().genome, resumed.best().genome);
+  EXPECT_EQ(straight.best_fitness(), resumed.best_fitness());
+  IslandModelState bad = straight.State();
+  bad.genomes.pop_back();
+  EXPECT_THROW(resumed.Restore(bad), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace qf::ga
