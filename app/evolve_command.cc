@@ -1,7 +1,9 @@
 #include <malloc.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -32,6 +34,7 @@ namespace {
 using ga::EvalRequest;
 using ga::Fitness;
 using ga::Individual;
+using ga::Genome;
 
 struct EvolveOptions {
   std::string config_path;
@@ -41,7 +44,21 @@ struct EvolveOptions {
   double cache_gb = 4.0;
   bool quiet = false;
   bool memory_report = false;
+  bool resume = false;
 };
+
+// Set by SIGTERM, SIGUSR1 or SIGINT (Slurm's time limit and preemption signals): the
+// head checkpoints and exits 0; workers keep serving until the head releases them.
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void RequestStop(int) { g_stop_requested.store(true); }
+
+void InstallStopHandlers() {
+  struct sigaction action {};
+  action.sa_handler = RequestStop;
+  sigemptyset(&action.sa_mask);
+  for (int sig : {SIGTERM, SIGUSR1, SIGINT}) sigaction(sig, &action, nullptr);
+}
 
 // An individual evaluated during the run (first time its genome was seen).
 struct Evaluated {
@@ -129,12 +146,18 @@ struct GenerationRecord {
   double seconds = 0;
 };
 
+// Writes the results file, which is also the run's checkpoint: besides what users
+// read (config, provenance, /generations, /best_per_island, top), /state holds the
+// GA's state before the next generation, /evaluated every evaluation in order and
+// /timing the per-generation counters, so that --resume continues exactly.
 void SaveResults(const std::string& path, const ga::EvolveConfig& config,
                  const std::vector<GenerationRecord>& generations,
                  const ga::IslandModel& model, const std::map<std::string, std::string>& about,
-                 const nlohmann::ordered_json& top) {
+                 const nlohmann::ordered_json* top, const std::vector<Evaluated>& evaluated,
+                 const std::string& status) {
   ResultsFile file;
   file.SetAttribute("", "config", config.text);
+  file.SetAttribute("", "status", status);
   for (const auto& [k, v] : about) file.SetAttribute("", k, v);
   std::size_t genes = 0;
   for (const auto& name : config.strategies) {
@@ -193,8 +216,124 @@ void SaveResults(const std::string& path, const ga::EvolveConfig& config,
     best_fitness.push_back(f);
   }
   add_individuals("best_per_island", best, best_fitness);
-  file.SetAttribute("", "top", top.dump());
+  if (top != nullptr) file.SetAttribute("", "top", top->dump());
+
+  const ga::IslandModelState state = model.State();
+  file.AddColumn("state", "generation", std::vector<int64_t>{state.generation});
+  std::vector<Individual> current;
+  for (const auto& ind : model.population()) current.push_back(ind);
+  add_individuals("state/population", current, std::vector<double>(current.size(), 0.0));
+  if (!state.best.empty()) add_individuals("state/best", state.best, state.best_fitness);
+  std::vector<Individual> done;
+  std::vector<double> value, mean, min;
+  std::vector<int64_t> feasible;
+  for (std::size_t i = 0; i < evaluated.size(); ++i) {
+    const auto& e = evaluated[i];
+    done.push_back({i, static_cast<int>(e.request.strategy), e.request.genome});
+    value.push_back(e.fitness.value);
+    mean.push_back(e.fitness.mean);
+    min.push_back(e.fitness.min);
+    feasible.push_back(e.fitness.feasible ? 1 : 0);
+  }
+  if (!done.empty()) {  // (its island column holds the strategy index)
+    add_individuals("evaluated", done, value);
+    file.AddColumn("evaluated", "fitness_mean", mean);
+    file.AddColumn("evaluated", "fitness_min", min);
+    file.AddColumn("evaluated", "feasible", feasible);
+  }
+  std::vector<int64_t> counts;
+  std::vector<double> seconds;
+  for (const auto& rec : generations) {
+    counts.push_back(static_cast<int64_t>(rec.evaluated));
+    seconds.push_back(rec.seconds);
+  }
+  if (!counts.empty()) {
+    file.AddColumn("timing", "evaluated", counts);
+    file.AddColumn("timing", "seconds", seconds);
+  }
   file.Save(path);
+}
+
+// Reads back what SaveResults wrote into `model`, `records` and `evaluated`. Throws
+// std::invalid_argument when the file belongs to another config.
+void LoadCheckpoint(const std::string& path, const ga::EvolveConfig& config,
+                    ga::IslandModel& model, std::vector<GenerationRecord>& records,
+                    std::vector<Evaluated>& evaluated) {
+  if (ResultsFile::ReadAttribute(path, "", "config") != config.text) {
+    throw std::invalid_argument("--resume: '" + path +
+                                "' was written for a different config");
+  }
+  const ResultsFile file = ResultsFile::Load(path);
+  const auto& groups = file.groups();
+  auto group = [&](const std::string& name) -> const ResultsFile::Group& {
+    auto it = groups.find(name);
+    if (it == groups.end()) throw std::invalid_argument("--resume: '" + path + "' has no " + name);
+    return it->second;
+  };
+  auto ints = [&](const ResultsFile::Group& g, const std::string& c) {
+    return std::get<std::vector<int64_t>>(g.columns.at(c));
+  };
+  auto doubles = [&](const ResultsFile::Group& g, const std::string& c) {
+    return std::get<std::vector<double>>(g.columns.at(c));
+  };
+  const int k = static_cast<int>(config.strategies.size());
+  auto genome = [&](const ResultsFile::Group& g, std::size_t row, int strategy) {
+    Genome out;
+    const std::size_t n = FindStrategy(config.strategies[static_cast<std::size_t>(strategy)])
+                              .space()
+                              .size();
+    for (std::size_t j = 0; j < n; ++j) out.push_back(doubles(g, "gene_" + std::to_string(j))[row]);
+    return out;
+  };
+  auto individuals = [&](const ResultsFile::Group& g) {
+    std::vector<Individual> out;
+    const auto id = ints(g, "id");
+    const auto island = ints(g, "island");
+    for (std::size_t r = 0; r < id.size(); ++r) {
+      const int isl = static_cast<int>(island[r]);
+      out.push_back({static_cast<uint64_t>(id[r]), isl, genome(g, r, isl % k)});
+    }
+    return out;
+  };
+  ga::IslandModelState state;
+  state.generation = static_cast<int>(ints(group("state"), "generation").at(0));
+  for (auto& ind : individuals(group("state/population"))) state.genomes.push_back(ind.genome);
+  if (groups.count("state/best") > 0) {
+    state.best = individuals(group("state/best"));
+    state.best_fitness = doubles(group("state/best"), "fitness");
+  }
+  model.Restore(state);
+
+  evaluated.clear();
+  records.clear();
+  if (state.generation == 0 || groups.count("evaluated") == 0) return;
+  const auto& ev = group("evaluated");
+  const auto strategy = ints(ev, "island");
+  const auto value = doubles(ev, "fitness"), mean = doubles(ev, "fitness_mean"),
+             min = doubles(ev, "fitness_min");
+  const auto feasible = ints(ev, "feasible");
+  for (std::size_t r = 0; r < strategy.size(); ++r) {
+    const auto st = static_cast<uint32_t>(strategy[r]);
+    evaluated.push_back({{st, genome(ev, r, static_cast<int>(st))},
+                         {value[r], mean[r], min[r], feasible[r] != 0}});
+  }
+  const auto& timing = group("timing");
+  const auto counts = ints(timing, "evaluated");
+  const auto seconds = doubles(timing, "seconds");
+  for (int gen = 0; gen < state.generation; ++gen) {
+    char name[48];
+    std::snprintf(name, sizeof name, "generations/%04d", gen);
+    const auto& g = group(name);
+    GenerationRecord rec;
+    rec.population = individuals(g);
+    const auto v = doubles(g, "fitness"), m = doubles(g, "fitness_mean"),
+               n = doubles(g, "fitness_min");
+    const auto f = ints(g, "feasible");
+    for (std::size_t r = 0; r < v.size(); ++r) rec.fitness.push_back({v[r], m[r], n[r], f[r] != 0});
+    rec.evaluated = static_cast<std::size_t>(counts.at(static_cast<std::size_t>(gen)));
+    rec.seconds = seconds.at(static_cast<std::size_t>(gen));
+    records.push_back(std::move(rec));
+  }
 }
 
 int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRuntime& runtime,
@@ -211,6 +350,25 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
   double seconds_per_eval = 0;  // measured, to size batches
   const int workers = std::max(1, farm.workers());
   const std::string started_at = NowIso();
+  auto about = [&](double seconds) {
+    std::map<std::string, std::string> a = {
+        {"quantfarm_version", "0.1.0"}, {"started_at", started_at}, {"written_at", NowIso()},
+        {"ranks", std::to_string(runtime.size())}, {"workers", std::to_string(farm.workers())},
+        {"threads_per_rank", std::to_string(threads)}, {"seconds", std::to_string(seconds)},
+        {"evaluated", std::to_string(evaluated.size())}};
+    for (std::size_t i = 0; i < hashes.size(); ++i) a["data_hash_" + std::to_string(i)] = hashes[i];
+    return a;
+  };
+  if (o.resume && std::filesystem::exists(o.out)) {
+    LoadCheckpoint(o.out, config, model, records, evaluated);
+    for (std::size_t i = 0; i < evaluated.size(); ++i) {
+      seen.emplace(GenomeKey(evaluated[i].request), i);
+    }
+    if (!o.quiet) {
+      std::printf("resuming from %s: %d of %d generations done, %zu evaluations kept\n",
+                  o.out.c_str(), model.generation(), config.generations, evaluated.size());
+    }
+  }
 
   if (!o.quiet) {
     std::string what = config.strategies[0];
@@ -227,7 +385,7 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
                 config.generations, where.c_str());
     std::fflush(stdout);
   }
-  for (int gen = 0; gen < config.generations; ++gen) {
+  for (int gen = model.generation(); gen < config.generations; ++gen) {
     const auto gen_start = std::chrono::steady_clock::now();
     const auto& pop = model.population();
     // The genomes not seen before, each once, in population order.
@@ -272,9 +430,28 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
       const std::size_t n = std::min(batch, fresh.size() - b);
       tasks.push_back(ga::EncodeRequests(std::span(sorted).subspan(b, n)));
     }
-    const auto results = farm.Run(tasks, [&](const mpi::Bytes& task) {
-      return ga::EncodeFitness(evaluator.Evaluate(ga::DecodeRequests(task)));
-    });
+    std::vector<mpi::Bytes> results;
+    try {
+      if (g_stop_requested.load()) throw mpi::FarmStopped();
+      results = farm.Run(
+          tasks,
+          [&](const mpi::Bytes& task) {
+            return ga::EncodeFitness(evaluator.Evaluate(ga::DecodeRequests(task)));
+          },
+          [] { return g_stop_requested.load(); });
+    } catch (const mpi::FarmStopped&) {
+      // The generation under way is dropped; the checkpoint holds the state before it.
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      SaveResults(o.out, config, records, model, about(elapsed), nullptr, evaluated,
+                  "interrupted");
+      farm.Shutdown();
+      std::printf("interrupted by a signal at generation %d: checkpoint written to %s; "
+                  "continue with the same command and --resume\n",
+                  gen + 1, o.out.c_str());
+      std::fflush(stdout);
+      return 0;
+    }
     std::vector<Fitness> fitness_of(fresh.size());
     std::size_t f = 0;
     for (const auto& bytes : results) {
@@ -306,6 +483,9 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     if (!fresh.empty()) seconds_per_eval = gen_seconds * workers / static_cast<double>(fresh.size());
     records.push_back(std::move(rec));
     model.Advance(values);
+    const double so_far =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    SaveResults(o.out, config, records, model, about(so_far), nullptr, evaluated, "running");
 
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -368,13 +548,7 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     }
     top.push_back(row);
   }
-  std::map<std::string, std::string> about = {
-      {"quantfarm_version", "0.1.0"}, {"started_at", started_at}, {"finished_at", NowIso()},
-      {"ranks", std::to_string(runtime.size())}, {"workers", std::to_string(farm.workers())},
-      {"threads_per_rank", std::to_string(threads)}, {"seconds", std::to_string(total)},
-      {"evaluated", std::to_string(evaluated.size())}};
-  for (std::size_t i = 0; i < hashes.size(); ++i) about["data_hash_" + std::to_string(i)] = hashes[i];
-  SaveResults(o.out, config, records, model, about, top);
+  SaveResults(o.out, config, records, model, about(total), &top, evaluated, "finished");
   std::printf("results: %s\n", o.out.c_str());
   std::fflush(stdout);
   return 0;
@@ -398,10 +572,14 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
                   "indicator cache per evaluating rank in GiB, least recently used "
                   "dropped first (default 4)");
   cmd->add_flag("--quiet", o->quiet, "no per-generation lines");
+  cmd->add_flag("--resume", o->resume,
+                "continue the run checkpointed in --out (written after every generation, "
+                "and at once on SIGTERM/SIGUSR1); the config must be the same");
   cmd->add_flag("--memory-report", o->memory_report,
                 "after loading the market data, print every rank's proportional set size "
                 "and the data size, then continue");
   cmd->callback([o, &runtime] {
+    InstallStopHandlers();
     // Every rank takes part in each collective step; errors are agreed so that all
     // ranks stop together and only the head reports.
     std::string text, error;

@@ -110,13 +110,19 @@ TaskFarm::TaskFarm(const MpiRuntime& runtime, int depth)
 
 TaskFarm::~TaskFarm() { Shutdown(); }
 
-std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& local) {
+std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& local,
+                                 const std::function<bool()>& stop) {
   std::vector<Bytes> results(tasks.size());
+  auto stopping = [&] { return stop && stop(); };
   if (workers_ == 0) {
-    for (std::size_t i = 0; i < tasks.size(); ++i) results[i] = local(tasks[i]);
-    stats_.tasks += tasks.size();
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      if (stopping()) throw FarmStopped();
+      results[i] = local(tasks[i]);
+      ++stats_.tasks;
+    }
     return results;
   }
+  bool stopped = false;
   std::size_t sent = 0, done = 0;
   std::string failure;
   Outbox outbox;
@@ -161,6 +167,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     WaitFor(
         [&] {
           outbox.Reap();
+          if (!stopped && stopping()) stopped = true;
           MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &message, &status);
           return flag != 0;
         },
@@ -175,7 +182,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
       results[index] = r.bytes.substr(8);
     }
     ++done;
-    if (failure.empty()) send_next(r.source);
+    if (failure.empty() && !stopped) send_next(r.source);
     busy += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   stats_.seconds_waiting +=
@@ -183,6 +190,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
       busy;
   outbox.Drain();
   if (!failure.empty()) throw std::runtime_error(failure);
+  if (stopped) throw FarmStopped();
   return results;
 }
 

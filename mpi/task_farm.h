@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,11 @@ namespace qf::mpi {
 // Opaque task and result payloads.
 using Bytes = std::string;
 using TaskFn = std::function<Bytes(const Bytes&)>;
+
+// Thrown by TaskFarm::Run when its stop condition became true.
+struct FarmStopped : std::runtime_error {
+  FarmStopped() : std::runtime_error("task farm stopped on request") {}
+};
 
 // Counters of one head's farm, for progress lines and benchmarks.
 struct FarmStats {
@@ -40,8 +46,11 @@ class TaskFarm {
   int workers() const { return workers_; }
 
   // Runs every task and returns results[i] for tasks[i]. With no workers, runs
-  // `local` on the head. Results do not depend on which worker ran what.
-  std::vector<Bytes> Run(const std::vector<Bytes>& tasks, const TaskFn& local);
+  // `local` on the head. Results do not depend on which worker ran what. When
+  // `stop` (polled while waiting and between local tasks) returns true, no further
+  // task is started, the ones under way are collected, and Run throws FarmStopped.
+  std::vector<Bytes> Run(const std::vector<Bytes>& tasks, const TaskFn& local,
+                         const std::function<bool()>& stop = {});
 
   // Releases every worker from ServeTasks(). Idempotent.
   void Shutdown();

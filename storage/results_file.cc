@@ -81,4 +81,27 @@ ResultsFile ResultsFile::Load(const std::string& path) {
   return r;
 }
 
+std::string ResultsFile::ReadAttribute(const std::string& path, const std::string& group,
+                                       const std::string& name) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) || !h5::File::IsHdf5(path)) {
+    throw StoreError("results file '" + path + "' does not exist or is not HDF5");
+  }
+  const h5::File file = h5::File::Open(path, h5::File::Mode::kReadOnly);
+  if (group.empty()) {
+    if (!file.HasAttribute(name)) throw StoreError("'" + path + "' has no attribute " + name);
+    return file.ReadStringAttribute(name);
+  }
+  h5::Group g = file.OpenGroup(group.substr(0, group.find('/')));
+  for (std::size_t at = group.find('/'); at != std::string::npos;) {
+    const std::size_t next = group.find('/', at + 1);
+    g = g.OpenGroup(group.substr(at + 1, next == std::string::npos ? next : next - at - 1));
+    at = next;
+  }
+  if (!g.HasAttribute(name)) {
+    throw StoreError("'" + path + "' group " + group + " has no attribute " + name);
+  }
+  return g.ReadStringAttribute(name);
+}
+
 }  // namespace qf

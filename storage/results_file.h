@@ -28,6 +28,11 @@ class ResultsFile {
   // throws StoreError for a missing or malformed file.
   static ResultsFile Load(const std::string& path);
 
+  // The string attribute `name` of `group` ("" = root) in the file at `path`; throws
+  // StoreError when the file, group or attribute is missing.
+  static std::string ReadAttribute(const std::string& path, const std::string& group,
+                                   const std::string& name);
+
   struct Group {
     std::map<std::string, std::string> attributes;
     std::map<std::string, Column> columns;
