@@ -56,7 +56,7 @@ import numpy as np
 from deap import base, creator, tools
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from numba_ema_sweep import ema, metrics, simulate  # noqa: E402
+from numba_ema_sweep import ema, load_returns, metrics, simulate  # noqa: E402
 
 FAST = (2, 200)
 SLOW = (3, 400)
@@ -78,16 +78,8 @@ def timeframe_bars_per_year(timeframe):
 
 
 def load_market(store, symbol, timeframe, in_sample, cost, size):
-    with h5py.File(store, "r") as f:
-        g = f[symbol][timeframe]
-        open_ = np.ascontiguousarray(g["open"][:], dtype=np.float64)
-        close = np.ascontiguousarray(g["close"][:], dtype=np.float64)
+    close, gap, intraday = load_returns(store, symbol, timeframe)
     n = close.shape[0]
-    gap = np.zeros(n)
-    intraday = np.zeros(n)
-    gap[1:] = open_[1:] / close[:-1] - 1.0
-    intraday[1:] = close[1:] / open_[1:] - 1.0
-    intraday[0] = close[0] / open_[0] - 1.0
     cut = 1 + int((n - 1) * in_sample)  # quantfarm's in_sample segment is [1, cut)
     _M.update(close=np.ascontiguousarray(close[:cut]), gap=np.ascontiguousarray(gap[:cut]),
               intraday=np.ascontiguousarray(intraday[:cut]), cut=cut, bars=n, cost=cost,

@@ -166,6 +166,21 @@ def metrics(acc, bars, bpy):
     }
 
 
+def load_returns(store, symbol, timeframe):
+    """Closes and the per-bar returns quantfarm's engine uses (backtest/market.cc)."""
+    with h5py.File(store, "r") as f:
+        g = f[symbol][timeframe]
+        open_ = np.ascontiguousarray(g["open"][:], dtype=np.float64)
+        close = np.ascontiguousarray(g["close"][:], dtype=np.float64)
+    n = close.shape[0]
+    gap = np.zeros(n)
+    intraday = np.zeros(n)
+    gap[1:] = open_[1:] / close[:-1] - 1.0
+    intraday[1:] = close[1:] / open_[1:] - 1.0
+    intraday[0] = close[0] / open_[0] - 1.0
+    return close, gap, intraday
+
+
 def axis(spec):
     lo, hi, step = (float(v) for v in spec.split(":"))
     count = int(math.floor((hi - lo) / step + 1e-9)) + 1
@@ -187,16 +202,8 @@ def main():
     ap.add_argument("--top", type=int, default=5)
     args = ap.parse_args()
 
-    with h5py.File(args.store, "r") as f:
-        g = f[args.symbol][args.timeframe]
-        open_ = np.ascontiguousarray(g["open"][:], dtype=np.float64)
-        close = np.ascontiguousarray(g["close"][:], dtype=np.float64)
+    close, gap, intraday = load_returns(args.store, args.symbol, args.timeframe)
     n = close.shape[0]
-    gap = np.zeros(n)
-    intraday = np.zeros(n)
-    gap[1:] = open_[1:] / close[:-1] - 1.0
-    intraday[1:] = close[1:] / open_[1:] - 1.0
-    intraday[0] = close[0] / open_[0] - 1.0
 
     pairs = [(a, b) for a in axis(args.fast) for b in axis(args.slow) if a < b]
     fasts = np.array([p[0] for p in pairs], dtype=np.int64)
