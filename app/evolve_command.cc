@@ -90,10 +90,10 @@ double ProportionalSetSize() {
   return 0;
 }
 
-std::string GenomeKey(const EvalRequest& r) {
-  std::string key(reinterpret_cast<const char*>(&r.strategy), sizeof r.strategy);
-  key.append(reinterpret_cast<const char*>(r.genome.data()), r.genome.size() * sizeof(double));
-  return key;
+// Identifies a request: strategy index and genome bytes.
+std::string RequestKey(const EvalRequest& r) {
+  return std::string(reinterpret_cast<const char*>(&r.strategy), sizeof r.strategy) +
+         ga::GenomeKey(r.genome);
 }
 
 std::string NowIso() {
@@ -362,7 +362,7 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
   if (o.resume && std::filesystem::exists(o.out)) {
     LoadCheckpoint(o.out, config, model, records, evaluated);
     for (std::size_t i = 0; i < evaluated.size(); ++i) {
-      seen.emplace(GenomeKey(evaluated[i].request), i);
+      seen.emplace(RequestKey(evaluated[i].request), i);
     }
     if (!o.quiet) {
       std::printf("resuming from %s: %d of %d generations done, %zu evaluations kept\n",
@@ -394,7 +394,7 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     std::map<std::string, std::size_t> fresh_index;
     for (std::size_t i = 0; i < pop.size(); ++i) {
       EvalRequest r{static_cast<uint32_t>(pop[i].island % k), pop[i].genome};
-      const std::string key = GenomeKey(r);
+      const std::string key = RequestKey(r);
       auto it = seen.find(key);
       if (it != seen.end()) {
         slot_of[i] = it->second;
@@ -459,7 +459,7 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     }
     if (f != fresh.size()) throw std::runtime_error("evaluation returned too few results");
     for (std::size_t i = 0; i < fresh.size(); ++i) {
-      seen.emplace(GenomeKey(fresh[i]), evaluated.size());
+      seen.emplace(RequestKey(fresh[i]), evaluated.size());
       evaluated.push_back({std::move(fresh[i]), fitness_of[i]});
     }
     GenerationRecord rec;
