@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "ga/island_model.h"
 #include "mpi/shared_markets.h"
 #include "mpi/task_farm.h"
+#include "mpi/task_server.h"
 #include "storage/market_store.h"
 #include "storage/results_file.h"
 
@@ -45,6 +47,8 @@ struct EvolveOptions {
   bool quiet = false;
   bool memory_report = false;
   bool resume = false;
+  double worker_timeout = 2.0;
+  int max_respawns = 8;
 };
 
 // Set by SIGTERM, SIGUSR1 or SIGINT (Slurm's time limit and preemption signals): the
@@ -339,7 +343,15 @@ void LoadCheckpoint(const std::string& path, const ga::EvolveConfig& config,
 int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRuntime& runtime,
             ga::FitnessEvaluator& evaluator, int threads,
             const std::vector<std::string>& hashes) {
-  mpi::TaskFarm farm(runtime);
+  nlohmann::json welcome = {{"config", config.text}, {"data_hashes", hashes}};
+  mpi::TaskFarm farm(runtime, {.depth = 2,
+                               .worker_timeout_seconds = o.worker_timeout,
+                               .max_spawns = o.max_respawns,
+                               .welcome = welcome.dump(),
+                               .on_event = [](const std::string& text) {
+                                 std::printf("[recovery] %s\n", text.c_str());
+                                 std::fflush(stdout);
+                               }});
   ga::IslandModel model(config.ga, ga::MakeIslandSpecs(config));
   const int k = static_cast<int>(config.strategies.size());
   std::map<std::string, std::size_t> seen;  // genome key -> index in `evaluated`
@@ -554,6 +566,50 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
   return 0;
 }
 
+// A worker's loop: evaluates the head's batches until released.
+void ServeEvaluations(const EvolveOptions& o, mpi::MpiRuntime& runtime,
+                      ga::FitnessEvaluator& evaluator) {
+  mpi::ServeTasks(
+      runtime,
+      [&](const mpi::Bytes& task) {
+        return ga::EncodeFitness(evaluator.Evaluate(ga::DecodeRequests(task)));
+      },
+      {.heartbeat_seconds = o.worker_timeout / 8});
+}
+
+// A replacement worker started by the head with MPI_Comm_spawn: it gets the config and
+// the data hashes from the head, loads the data itself (alone in its MPI_COMM_WORLD),
+// checks it is the data the run started with, and serves like any worker.
+void RunSpawnedWorker(const EvolveOptions& o, mpi::MpiRuntime& runtime) {
+  std::optional<ga::FitnessEvaluator> evaluator;
+  try {
+    const auto welcome = nlohmann::json::parse(mpi::ReceiveWelcome(runtime));
+    const ga::EvolveConfig config = ga::ParseEvolveConfig(welcome.at("config").get<std::string>());
+    const auto expected = welcome.at("data_hashes").get<std::vector<std::string>>();
+    std::vector<std::string> hashes;
+    const auto markets =
+        mpi::LoadNodeSharedMarkets(runtime, Timeframe::Parse(config.timeframe), [&] {
+          auto bars = ReadBars(config);
+          MarketStore store(config.store);
+          for (const auto& s : config.symbols) {
+            hashes.push_back(store.ContentHash(s, config.timeframe));
+          }
+          return bars;
+        });
+    if (hashes != expected) {
+      throw std::runtime_error("the market data in '" + config.store +
+                               "' changed since the run started");
+    }
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    evaluator.emplace(config, SplitMarkets(config, markets), o.threads > 0 ? o.threads : hw,
+                      static_cast<std::size_t>(o.cache_gb * 1024.0 * 1024.0 * 1024.0));
+  } catch (const std::exception& e) {
+    mpi::ReportStartFailure(runtime, e.what());
+    return;
+  }
+  ServeEvaluations(o, runtime, *evaluator);
+}
+
 }  // namespace
 
 void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
@@ -575,6 +631,13 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_flag("--resume", o->resume,
                 "continue the run checkpointed in --out (written after every generation, "
                 "and at once on SIGTERM/SIGUSR1); the config must be the same");
+  cmd->add_option("--worker-timeout", o->worker_timeout,
+                  "seconds a busy worker may stay silent before it is declared dead and "
+                  "its tasks go to others (default 2; 0 = never). Needs mpirun "
+                  "--enable-recovery, without which a dead rank ends the job");
+  cmd->add_option("--max-respawns", o->max_respawns,
+                  "replacement workers started with MPI_Comm_spawn for dead ones over the "
+                  "run (default 8; each needs a free slot, or mpirun --oversubscribe)");
   cmd->add_flag("--memory-report", o->memory_report,
                 "after loading the market data, print every rank's proportional set size "
                 "and the data size, then continue");
@@ -583,6 +646,10 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
     // Every rank takes part in each collective step; errors are agreed so that all
     // ranks stop together and only the head reports.
     std::string text, error;
+    if (runtime.spawned()) {
+      RunSpawnedWorker(*o, runtime);
+      return;
+    }
     if (runtime.is_head()) {
       try {
         if (o->top < 1) throw std::invalid_argument("--top must be >= 1");
@@ -590,6 +657,12 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
           throw std::invalid_argument("--threads must be in 1..1024");
         }
         if (!(o->cache_gb > 0)) throw std::invalid_argument("--cache-gb must be > 0");
+        if (!(o->worker_timeout >= 0) || o->worker_timeout > 86400) {
+          throw std::invalid_argument("--worker-timeout must be in 0..86400 seconds");
+        }
+        if (o->max_respawns < 0 || o->max_respawns > 10000) {
+          throw std::invalid_argument("--max-respawns must be in 0..10000");
+        }
         // Fail now, not after the search, if the results cannot be written.
         const std::filesystem::path dir =
             std::filesystem::absolute(o->out).parent_path();
@@ -639,9 +712,7 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
         config, SplitMarkets(config, markets), threads,
         static_cast<std::size_t>(o->cache_gb * 1024.0 * 1024.0 * 1024.0));
     if (!runtime.is_head()) {
-      mpi::ServeTasks(runtime, [&](const mpi::Bytes& task) {
-        return ga::EncodeFitness(evaluator.Evaluate(ga::DecodeRequests(task)));
-      });
+      ServeEvaluations(*o, runtime, evaluator);
       return;
     }
     RunHead(*o, config, runtime, evaluator, threads, hashes);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mpi/task_farm.h"
+#include "mpi/task_server.h"
 
 namespace {
 

@@ -27,7 +27,7 @@ for i in $(seq 1 "$repeat"); do
   run "local-t1.$i" "$qf" evolve --config "$work/evolve.json" --out "$work/local-t1.$i.h5" \
     --threads 1 --quiet
   for w in $(seq 1 "$cores"); do
-    run "mpi-w$w.$i" mpirun --allow-run-as-root --oversubscribe -np $((w + 1)) \
+    run "mpi-w$w.$i" mpirun --allow-run-as-root --oversubscribe --enable-recovery -np $((w + 1)) \
       "$qf" evolve --config "$work/evolve.json" --out "$work/mpi-w$w.$i.h5" --threads 1 --quiet
   done
   run "local-t$cores.$i" "$qf" evolve --config "$work/evolve.json" \

@@ -34,7 +34,7 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$repeat"); do
   timed "local.$i" "$qf" evolve --config "$work/evolve.json" --out "$work/local.$i.h5" \
     --threads "$cores" --quiet
-  timed "mpi.$i" mpirun --allow-run-as-root --oversubscribe -np $((cores + 1)) \
+  timed "mpi.$i" mpirun --allow-run-as-root --oversubscribe --enable-recovery -np $((cores + 1)) \
     "$qf" evolve --config "$work/evolve.json" --out "$work/mpi.$i.h5" --threads 1 --quiet
   timed "deap.$i" "$py" "$here/deap_peer.py" --store "$work/bench.h5" --symbol AAA \
     --population "$pop" --generations "$gens" --islands 4 --migration-interval 5 \

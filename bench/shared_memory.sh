@@ -21,7 +21,7 @@ for store in big tiny; do
  "population": 8, "generations": 1, "islands": 1, "seed": 1}
 JSON
   for np in 1 2 3 4; do
-    mpirun --allow-run-as-root --oversubscribe -np "$np" "$qf" evolve --config "$store.json" \
+    mpirun --allow-run-as-root --oversubscribe --enable-recovery -np "$np" "$qf" evolve --config "$store.json" \
       --out "$store$np.h5" --quiet --memory-report --threads 1 | grep '^memory:' > "$store$np.txt"
   done
 done

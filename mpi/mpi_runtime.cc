@@ -2,7 +2,9 @@
 
 #include <mpi.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 namespace qf::mpi {
@@ -15,12 +17,18 @@ bool MpiRuntime::LaunchedByMpi() {
 }
 
 MpiRuntime::MpiRuntime(int* argc, char*** argv) {
+  std::error_code ec;
+  executable_ = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  for (int i = 1; i < *argc; ++i) arguments_.emplace_back((*argv)[i]);
   if (!LaunchedByMpi()) return;
   int provided = 0;
   if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
     throw std::runtime_error("MPI_Init_thread failed");
   }
   active_ = true;
+  MPI_Comm parent = MPI_COMM_NULL;
+  MPI_Comm_get_parent(&parent);
+  spawned_ = parent != MPI_COMM_NULL;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
   MPI_Comm node;
@@ -34,6 +42,13 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) {
 }
 
 MpiRuntime::~MpiRuntime() {
+  if (peer_lost_ && active_) {
+    // MPI_Finalize would wait forever for the dead process (Open MPI 4.1 fences all
+    // ranks in it); leave without it. mpirun accepts that with
+    // --mca orte_allowed_exit_without_sync 1 (set by quantfarm's launch scripts).
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   for (auto it = finalizers_.rbegin(); it != finalizers_.rend(); ++it) (*it)();
   if (active_) MPI_Finalize();
 }

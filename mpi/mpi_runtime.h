@@ -23,7 +23,19 @@ class MpiRuntime {
   bool active() const { return active_; }  // MPI initialised
   int rank() const { return rank_; }
   int size() const { return size_; }
-  bool is_head() const { return rank_ == 0; }
+  // The head is rank 0 of the launched job; a spawned worker is rank 0 of its own
+  // MPI_COMM_WORLD but never the head.
+  bool is_head() const { return rank_ == 0 && !spawned_; }
+  // Started by the head with MPI_Comm_spawn (a replacement worker).
+  bool spawned() const { return spawned_; }
+  // This process's executable and its arguments after the program name, for spawning
+  // more processes like it.
+  const std::string& executable() const { return executable_; }
+  const std::vector<std::string>& arguments() const { return arguments_; }
+  // Records that a peer process died: collective clean-up (AtFinalize) is skipped at
+  // the end, since it would wait for the dead process forever.
+  void MarkPeerLost() { peer_lost_ = true; }
+  bool peer_lost() const { return peer_lost_; }
   // Ranks on this node (incl. this one) and this rank's index among them.
   int node_size() const { return node_size_; }
   int node_rank() const { return node_rank_; }
@@ -56,6 +68,10 @@ class MpiRuntime {
   int node_size_ = 1;
   int node_rank_ = 0;
   bool head_on_node_ = true;
+  bool spawned_ = false;
+  bool peer_lost_ = false;
+  std::string executable_;
+  std::vector<std::string> arguments_;
   std::vector<std::function<void()>> finalizers_;
 };
 

@@ -1,6 +1,12 @@
 #include "mpi/shared_markets.h"
 
+#include <fcntl.h>
 #include <mpi.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <cstdint>
 #include <cstring>
@@ -96,13 +102,17 @@ std::vector<Market> LoadNodeSharedMarkets(MpiRuntime& runtime, const Timeframe& 
                       &node);
   const bool leader = runtime.node_rank() == 0;
 
-  // The leader reads; every rank learns whether any leader failed.
-  std::vector<MarketBars> bars;
+  // The leader reads the bars into an anonymous shared-memory file (memfd); the node's
+  // other ranks map it read-only through /proc/<leader pid>/fd. Unlike an MPI window,
+  // the mapping needs no collective clean-up, so ranks can still finalize after a peer
+  // died. Every rank learns whether any leader failed.
   Layout layout;
-  std::string error;
+  std::string error, path;
+  unsigned char* base = nullptr;
+  int fd = -1;
   if (leader) {
     try {
-      bars = read();
+      std::vector<MarketBars> bars = read();
       for (auto& [a, b] : bars) {
         if (a.size() < 2) throw std::invalid_argument("series '" + a.symbol + "' has fewer than 2 bars");
         if (b) AlignPair(a, *b);
@@ -110,6 +120,24 @@ std::vector<Market> LoadNodeSharedMarkets(MpiRuntime& runtime, const Timeframe& 
         layout.symbols.push_back(a.symbol);
         layout.symbols2.push_back(b ? b->symbol : "");
       }
+      const std::size_t total = std::max<std::size_t>(layout.TotalBytes(), kAlign);
+      fd = memfd_create("quantfarm-markets", MFD_CLOEXEC);
+      if (fd < 0 || ftruncate(fd, static_cast<off_t>(total)) != 0) {
+        throw std::runtime_error(std::string("shared memory for the market data: ") +
+                                 std::strerror(errno));
+      }
+      void* map = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (map == MAP_FAILED) {
+        throw std::runtime_error(std::string("mapping the market data: ") + std::strerror(errno));
+      }
+      base = static_cast<unsigned char*>(map);
+      unsigned char* at = base;
+      for (std::size_t i = 0; i < bars.size(); ++i) {
+        WriteMarketBlock(bars[i].first, bars[i].second ? &*bars[i].second : nullptr, at);
+        at += RoundUp(layout.blocks[i].bytes());
+      }
+      mprotect(map, total, PROT_READ);
+      path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(fd);
     } catch (const std::exception& e) {
       error = e.what();
       if (error.empty()) error = "loading market data failed";
@@ -117,45 +145,33 @@ std::vector<Market> LoadNodeSharedMarkets(MpiRuntime& runtime, const Timeframe& 
   }
   error = runtime.AgreeOnError(error.empty(), error);
   if (!error.empty()) {
+    if (fd >= 0) close(fd);
     MPI_Comm_free(&node);
     throw std::runtime_error(error);
   }
   layout = DecodeLayout(BroadcastOnNode(node, leader ? EncodeLayout(layout) : ""));
-
-  // One window per node, allocated by the leader, mapped by the others.
-  const std::size_t total = layout.TotalBytes();
-  void* base = nullptr;
-  MPI_Win win;
-  MPI_Win_allocate_shared(static_cast<MPI_Aint>(leader ? std::max<std::size_t>(total, 8) : 0),
-                          1, MPI_INFO_NULL, node, &base, &win);
+  path = BroadcastOnNode(node, path);
   if (!leader) {
-    MPI_Aint size = 0;
-    int unit = 0;
-    MPI_Win_shared_query(win, 0, &size, &unit, &base);
+    const std::size_t total = std::max<std::size_t>(layout.TotalBytes(), kAlign);
+    const int in = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    void* map = in < 0 ? MAP_FAILED : mmap(nullptr, total, PROT_READ, MAP_SHARED, in, 0);
+    if (in >= 0) close(in);
+    if (map == MAP_FAILED) error = "mapping the node's market data " + path + ": " + std::strerror(errno);
+    base = static_cast<unsigned char*>(map);
   }
-  if (leader) {
-    auto* at = static_cast<unsigned char*>(base);
-    for (std::size_t i = 0; i < bars.size(); ++i) {
-      WriteMarketBlock(bars[i].first, bars[i].second ? &*bars[i].second : nullptr, at);
-      at += RoundUp(layout.blocks[i].bytes());
-    }
-    bars.clear();
-    bars.shrink_to_fit();
-  }
-  MPI_Win_fence(0, win);  // the leader's writes are visible to the node after this
-  MPI_Barrier(node);
+  error = runtime.AgreeOnError(error.empty(), error);
+  MPI_Barrier(node);  // every rank has mapped the file: the leader's descriptor may go
+  if (fd >= 0) close(fd);
+  MPI_Comm_free(&node);
+  if (!error.empty()) throw std::runtime_error(error);
 
   std::vector<Market> out;
-  const auto* at = static_cast<const unsigned char*>(base);
+  const unsigned char* at = base;
   for (std::size_t i = 0; i < layout.blocks.size(); ++i) {
     out.push_back(ViewMarketBlock(at, layout.blocks[i], layout.symbols[i], layout.symbols2[i],
                                   timeframe, nullptr));
     at += RoundUp(layout.blocks[i].bytes());
   }
-  runtime.AtFinalize([win, node]() mutable {
-    MPI_Win_free(&win);
-    MPI_Comm_free(&node);
-  });
   return out;
 }
 

@@ -15,10 +15,10 @@ namespace qf::mpi {
 using MarketBars = std::pair<BarSeries, std::optional<BarSeries>>;
 
 // Loads markets once per node. `read` runs only on each node's first rank; its bars
-// are written into one MPI-3 shared-memory window that every rank of the node maps,
+// are written into one shared-memory file that every rank of the node maps read-only,
 // so memory does not grow with the number of ranks. Collective over all ranks. If
 // `read` throws on any node, every rank throws std::runtime_error with that message.
-// The returned markets stay valid until `runtime` ends. Without MPI, `read` runs
+// The returned markets stay valid until the process ends. Without MPI, `read` runs
 // here and the markets live on the heap.
 std::vector<Market> LoadNodeSharedMarkets(MpiRuntime& runtime, const Timeframe& timeframe,
                                           const std::function<std::vector<MarketBars>()>& read);

@@ -3,227 +3,359 @@
 #include <mpi.h>
 
 #include <chrono>
-#include <cstring>
+#include <cstdio>
 #include <deque>
+#include <optional>
 #include <stdexcept>
-#include <thread>
+
+#include "mpi/messaging.h"
 
 namespace qf::mpi {
 
+using namespace internal;
+using Clock = std::chrono::steady_clock;
+
 namespace {
 
-enum Tag : int { kTaskTag = 101, kResultTag = 102, kErrorTag = 103, kStopTag = 104 };
-
-// Polls `probe` until it reports a message: polls continuously for up to 50 us
-// (a reply to a short task usually arrives within that), then sleeps between polls,
-// from 10 us doubling to `max_sleep`, so that a rank with nothing to do leaves its
-// core to others.
-template <class Probe>
-void WaitFor(Probe probe, std::chrono::microseconds max_sleep) {
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-  while (std::chrono::steady_clock::now() < spin_until) {
-    if (probe()) return;
-  }
-  std::chrono::microseconds sleep(10);
-  while (!probe()) {
-    std::this_thread::sleep_for(sleep);
-    sleep = std::min(sleep * 2, max_sleep);
-  }
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Payload framing: 8-byte task index, then the bytes.
-Bytes Frame(uint64_t index, const Bytes& payload) {
-  Bytes out(8 + payload.size(), '\0');
-  std::memcpy(out.data(), &index, 8);
-  std::memcpy(out.data() + 8, payload.data(), payload.size());
-  return out;
+std::string Fixed(double value, int decimals) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
 }
-
-uint64_t FrameIndex(const Bytes& framed) {
-  uint64_t index = 0;
-  if (framed.size() >= 8) std::memcpy(&index, framed.data(), 8);
-  return index;
-}
-
-struct Received {
-  Bytes bytes;
-  int source = 0;
-  int tag = 0;
-};
-
-// Receives a message matched by MPI_Improbe.
-Received Take(MPI_Message& message, MPI_Status& status) {
-  int count = 0;
-  MPI_Get_count(&status, MPI_CHAR, &count);
-  Received r;
-  r.bytes.resize(static_cast<std::size_t>(count));
-  r.source = status.MPI_SOURCE;
-  r.tag = status.MPI_TAG;
-  MPI_Mrecv(r.bytes.data(), count, MPI_CHAR, &message, MPI_STATUS_IGNORE);
-  return r;
-}
-
-// Non-blocking sends whose buffers live until MPI has completed them. A blocking
-// MPI_Send to a busy rank would spin inside MPI until that rank receives.
-class Outbox {
- public:
-  ~Outbox() { Drain(); }
-  void Send(Bytes bytes, int dest, int tag) {
-    pending_.push_back({std::move(bytes), MPI_REQUEST_NULL});
-    Pending& p = pending_.back();
-    MPI_Isend(p.bytes.data(), static_cast<int>(p.bytes.size()), MPI_CHAR, dest, tag,
-              MPI_COMM_WORLD, &p.request);
-  }
-  // Releases completed sends; never blocks.
-  void Reap() {
-    while (!pending_.empty()) {
-      int done = 0;
-      MPI_Test(&pending_.front().request, &done, MPI_STATUS_IGNORE);
-      if (done == 0) return;
-      pending_.pop_front();
-    }
-  }
-  // Waits (with back-off, see WaitFor) until every send has completed.
-  void Drain() {
-    while (!pending_.empty()) {
-      WaitFor(
-          [&] {
-            Reap();
-            return pending_.empty();
-          },
-          std::chrono::microseconds(1000));
-    }
-  }
-
- private:
-  struct Pending {
-    Bytes bytes;
-    MPI_Request request;
-  };
-  std::deque<Pending> pending_;  // deque: elements never move, so buffers stay put
-};
 
 }  // namespace
 
-TaskFarm::TaskFarm(const MpiRuntime& runtime, int depth)
-    : runtime_(runtime), workers_(runtime.size() - 1), depth_(depth < 1 ? 1 : depth) {}
+struct TaskFarm::State {
+  enum class Status { kStarting, kActive, kDead };
+  struct Worker {
+    MPI_Comm comm;
+    int rank;  // in comm
+    std::string name;
+    bool spawned = false;
+    Status status = Status::kStarting;
+    std::vector<uint64_t> in_flight{};  // task ids
+    Clock::time_point last_heard = Clock::now();
+    Clock::time_point started = Clock::now();
+    Clock::time_point loss_silent_since{};  // of the worker it replaces (spawned only)
+    std::size_t begin = 0, end = 0;         // its share of the current Run's tasks
+    bool live() const { return status != Status::kDead; }
+  };
+  std::vector<Worker> workers;  // original ranks 1..n first, in rank order
+  Outbox outbox;
+  uint64_t next_id = 0;  // task ids are unique over the farm's life
+  int spawns = 0;
+  bool lost = false;
+  bool alone_reported = false;
+  bool shut_down = false;
+};
+
+TaskFarm::TaskFarm(MpiRuntime& runtime, FarmOptions options)
+    : runtime_(runtime), options_(std::move(options)), state_(std::make_unique<State>()) {
+  if (options_.depth < 1) options_.depth = 1;
+  if (!runtime_.active()) return;
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+  for (int r = 1; r < runtime_.size(); ++r) {
+    state_->workers.push_back({MPI_COMM_WORLD, r, "worker rank " + std::to_string(r)});
+  }
+}
+
+TaskFarm::TaskFarm(MpiRuntime& runtime, int depth)
+    : TaskFarm(runtime, FarmOptions{.depth = depth}) {}
 
 TaskFarm::~TaskFarm() { Shutdown(); }
 
+int TaskFarm::workers() const {
+  int n = 0;
+  for (const auto& w : state_->workers) {
+    if (w.status == State::Status::kActive ||
+        (w.status == State::Status::kStarting && !w.spawned)) {
+      ++n;
+    }
+  }
+  return n;
+}
+
 std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& local,
                                  const std::function<bool()>& stop) {
-  std::vector<Bytes> results(tasks.size());
-  auto stopping = [&] { return stop && stop(); };
-  if (workers_ == 0) {
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-      if (stopping()) throw FarmStopped();
-      results[i] = local(tasks[i]);
-      ++stats_.tasks;
-    }
-    return results;
-  }
+  using Status = State::Status;
+  State& s = *state_;
+  auto& workers = s.workers;
+  const std::size_t n = tasks.size();
+  const uint64_t base = s.next_id;
+  s.next_id += n;
+  std::vector<Bytes> results(n);
+  std::vector<char> have(n, 0);
+  std::size_t done = 0;
   bool stopped = false;
-  std::size_t sent = 0, done = 0;
   std::string failure;
-  Outbox outbox;
+  std::deque<std::size_t> requeued;  // indices taken before any share
+  auto stopping = [&] {
+    if (!stopped && stop && stop()) stopped = true;
+    return stopped;
+  };
+  auto event = [&](const std::string& text) {
+    if (options_.on_event) options_.on_event(text);
+  };
+
   // Worker w starts on its own contiguous share of the tasks, [begin, end), taken from
   // the front; a worker whose share is used up takes from the back of the largest
-  // remaining share. Neighbouring tasks tend to need the same data (a worker's
-  // caches stay warm) while no worker idles while work is left.
-  std::vector<std::size_t> begin(static_cast<std::size_t>(workers_) + 1),
-      end(static_cast<std::size_t>(workers_) + 1);
-  for (int w = 1; w <= workers_; ++w) {
-    begin[w] = tasks.size() * static_cast<std::size_t>(w - 1) / workers_;
-    end[w] = tasks.size() * static_cast<std::size_t>(w) / workers_;
-  }
-  auto send_next = [&](int worker) {
-    std::size_t index;
-    if (begin[worker] < end[worker]) {
-      index = begin[worker]++;
-    } else {
-      int victim = 0;
-      for (int w = 1; w <= workers_; ++w) {
-        if (end[w] - begin[w] > (victim == 0 ? 0 : end[victim] - begin[victim])) victim = w;
-      }
-      if (victim == 0) return false;
-      index = --end[victim];
+  // remaining share. Neighbouring tasks tend to need the same data (a worker's caches
+  // stay warm) while no worker idles while work is left.
+  std::vector<std::size_t> sharers;
+  for (std::size_t w = 0; w < workers.size(); ++w) {
+    workers[w].begin = workers[w].end = 0;
+    if (workers[w].status == Status::kActive ||
+        (workers[w].status == Status::kStarting && !workers[w].spawned)) {
+      sharers.push_back(w);
     }
-    Bytes framed = Frame(index, tasks[index]);
-    stats_.bytes_sent += framed.size();
-    outbox.Send(std::move(framed), worker, kTaskTag);
-    ++stats_.tasks;
-    ++sent;
-    return true;
-  };
-  for (int d = 0; d < depth_; ++d) {
-    for (int w = 1; w <= workers_; ++w) send_next(w);
   }
-  const auto wait_start = std::chrono::steady_clock::now();
+  for (std::size_t k = 0; k < sharers.size(); ++k) {
+    workers[sharers[k]].begin = n * k / sharers.size();
+    workers[sharers[k]].end = n * (k + 1) / sharers.size();
+  }
+  auto next_index = [&](std::size_t w) -> std::optional<std::size_t> {
+    while (!requeued.empty()) {
+      const std::size_t index = requeued.front();
+      requeued.pop_front();
+      if (!have[index]) return index;
+    }
+    if (workers[w].begin < workers[w].end) return workers[w].begin++;
+    std::size_t victim = workers.size();
+    for (std::size_t v = 0; v < workers.size(); ++v) {
+      if (workers[v].end > workers[v].begin &&
+          (victim == workers.size() ||
+           workers[v].end - workers[v].begin > workers[victim].end - workers[victim].begin)) {
+        victim = v;
+      }
+    }
+    if (victim == workers.size()) return std::nullopt;
+    return --workers[victim].end;
+  };
+
+  std::function<void(std::size_t, const std::string&)> declare_dead;
+  auto send_next = [&](std::size_t w) {
+    if (stopping() || !failure.empty()) return;
+    const auto index = next_index(w);
+    if (!index) return;
+    Bytes framed = Frame(base + *index, tasks[*index]);
+    stats_.bytes_sent += framed.size();
+    ++stats_.tasks;
+    State::Worker& worker = workers[w];
+    if (worker.in_flight.empty()) worker.last_heard = Clock::now();
+    worker.in_flight.push_back(base + *index);
+    if (!s.outbox.Send(std::move(framed), worker.comm, worker.rank, kTaskTag)) {
+      declare_dead(w, "unreachable");
+    }
+  };
+  auto spawn = [&](Clock::time_point silent_since) {
+    if (s.spawns >= options_.max_spawns || !runtime_.active()) return;
+    ++s.spawns;
+    const auto t0 = Clock::now();
+    std::vector<char*> argv;
+    for (const auto& a : runtime_.arguments()) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    MPI_Comm inter = MPI_COMM_NULL;
+    int code = MPI_SUCCESS;
+    const int rc = MPI_Comm_spawn(runtime_.executable().c_str(), argv.data(), 1, MPI_INFO_NULL,
+                                  0, MPI_COMM_SELF, &inter, &code);
+    if (rc != MPI_SUCCESS || code != MPI_SUCCESS || inter == MPI_COMM_NULL) {
+      char text[MPI_MAX_ERROR_STRING] = "";
+      int length = 0;
+      MPI_Error_string(rc != MPI_SUCCESS ? rc : code, text, &length);
+      event("could not spawn a replacement worker (" + std::string(text, length) +
+            "); continuing with " + std::to_string(workers_alive()) + " worker(s)");
+      return;
+    }
+    MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
+    ++stats_.workers_spawned;
+    State::Worker worker{inter, 0, "spawned worker " + std::to_string(s.spawns), true};
+    worker.loss_silent_since = silent_since;
+    workers.push_back(std::move(worker));
+    s.outbox.Send(options_.welcome, inter, 0, kWelcomeTag);
+    event("spawned a replacement worker in " + Fixed(SecondsSince(t0), 2) + " s");
+  };
+  declare_dead = [&](std::size_t w, const std::string& why) {
+    State::Worker& worker = workers[w];
+    if (!worker.live()) return;
+    worker.status = Status::kDead;
+    s.lost = true;
+    runtime_.MarkPeerLost();
+    ++stats_.workers_lost;
+    s.outbox.Abandon(worker.comm, worker.rank);
+    std::size_t moved = 0;
+    for (uint64_t id : worker.in_flight) {
+      if (id >= base && id < base + n && !have[id - base]) {
+        requeued.push_back(id - base);
+        ++moved;
+      }
+    }
+    worker.in_flight.clear();
+    while (worker.begin < worker.end) requeued.push_back(worker.begin++);
+    stats_.tasks_requeued += moved;
+    const Clock::time_point silent_since = worker.last_heard;
+    event(worker.name + " lost (" + why + "); " + std::to_string(moved) +
+          " task(s) in flight requeued");
+    spawn(silent_since);
+    // The requeued tasks go to the live workers at once.
+    for (std::size_t v = 0; v < workers.size(); ++v) {
+      if (workers[v].status != Status::kActive) continue;
+      while (!requeued.empty() &&
+             workers[v].in_flight.size() < static_cast<std::size_t>(options_.depth)) {
+        const std::size_t before = requeued.size();
+        send_next(v);
+        if (requeued.size() == before) break;
+      }
+    }
+  };
+  auto in_flight_live = [&] {
+    for (const auto& w : workers) {
+      if (w.live() && !w.in_flight.empty()) return true;
+    }
+    return false;
+  };
+
+  for (int d = 0; d < options_.depth; ++d) {
+    for (std::size_t w : sharers) send_next(w);
+  }
+  const double timeout = options_.worker_timeout_seconds;
+  const auto wait_start = Clock::now();
   double busy = 0;
-  while (done < sent) {
+  while (done < n) {
+    if ((stopped || !failure.empty()) && !in_flight_live()) break;
+    if (workers_alive() == 0) {
+      // No worker left (or none at all): the head runs what is left.
+      if (!workers.empty() && !s.alone_reported) {
+        event("no worker left: the head evaluates the remaining tasks itself");
+        s.alone_reported = true;
+      }
+      std::vector<std::size_t> left;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!have[i]) left.push_back(i);
+      }
+      for (std::size_t i : left) {
+        if (stopping() || !failure.empty()) break;
+        results[i] = local(tasks[i]);
+        have[i] = 1;
+        ++done;
+        ++stats_.tasks;
+      }
+      break;
+    }
     MPI_Message message;
     MPI_Status status;
-    int flag = 0;
+    std::size_t from = workers.size();
+    std::size_t overdue = workers.size();
     WaitFor(
         [&] {
-          outbox.Reap();
-          if (!stopped && stopping()) stopped = true;
-          MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &message, &status);
-          return flag != 0;
+          s.outbox.Reap();
+          stopping();
+          bool world_probed = false;
+          for (std::size_t w = 0; w < workers.size(); ++w) {
+            const State::Worker& worker = workers[w];
+            if (!worker.live()) continue;
+            if (worker.comm == MPI_COMM_WORLD && world_probed) continue;
+            int flag = 0;
+            if (MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, worker.comm, &flag, &message,
+                            &status) == MPI_SUCCESS &&
+                flag != 0) {
+              from = worker.comm == MPI_COMM_WORLD
+                         ? static_cast<std::size_t>(status.MPI_SOURCE - 1)
+                         : w;
+              return true;
+            }
+            if (worker.comm == MPI_COMM_WORLD) world_probed = true;
+          }
+          const auto now = Clock::now();
+          for (std::size_t w = 0; w < workers.size(); ++w) {
+            const State::Worker& worker = workers[w];
+            const double silent = std::chrono::duration<double>(now - worker.last_heard).count();
+            const double starting = std::chrono::duration<double>(now - worker.started).count();
+            if (worker.status == Status::kActive && timeout > 0 && !worker.in_flight.empty() &&
+                silent > timeout) {
+              overdue = w;
+              return true;
+            }
+            if (worker.status == Status::kStarting && timeout > 0 &&
+                starting > options_.spawn_ready_timeout_seconds) {
+              overdue = w;
+              return true;
+            }
+          }
+          return (stopped || !failure.empty()) && !in_flight_live();
         },
         std::chrono::microseconds(1000));
-    const auto t0 = std::chrono::steady_clock::now();
+    if (from == workers.size()) {
+      if (overdue < workers.size()) {
+        const State::Worker& worker = workers[overdue];
+        declare_dead(overdue, worker.status == Status::kStarting
+                                  ? "not ready after " + Fixed(SecondsSince(worker.started), 1) + " s"
+                                  : "silent for " + Fixed(SecondsSince(worker.last_heard), 2) + " s");
+      }
+      continue;
+    }
+    const auto t0 = Clock::now();
     Received r = Take(message, status);
     stats_.bytes_received += r.bytes.size();
-    const uint64_t index = FrameIndex(r.bytes);
-    if (r.tag == kErrorTag && failure.empty()) {
-      failure = "worker rank " + std::to_string(r.source) + ": " + r.bytes.substr(8);
-    } else if (r.tag == kResultTag && index < results.size()) {
-      results[index] = r.bytes.substr(8);
+    if (from >= workers.size()) continue;  // not a worker of this farm
+    State::Worker& worker = workers[from];
+    worker.last_heard = Clock::now();
+    if (r.tag == kReadyTag) {
+      if (!r.bytes.empty()) {
+        declare_dead(from, "could not start: " + r.bytes);
+      } else if (worker.status == Status::kStarting) {
+        worker.status = Status::kActive;
+        if (worker.spawned) {
+          event(worker.name + " ready; " + Fixed(SecondsSince(worker.loss_silent_since), 2) +
+                " s after the lost worker's last message");
+          for (int d = 0; d < options_.depth; ++d) send_next(from);
+        }
+      }
+    } else if (r.tag == kResultTag || r.tag == kErrorTag) {
+      const uint64_t id = FrameIndex(r.bytes);
+      std::erase(worker.in_flight, id);
+      if (id >= base && id < base + n) {
+        const std::size_t index = id - base;
+        if (r.tag == kErrorTag) {
+          if (failure.empty()) failure = worker.name + ": " + r.bytes.substr(8);
+        } else if (!have[index]) {
+          results[index] = r.bytes.substr(8);
+          have[index] = 1;
+          ++done;
+        }
+      }
+      if (worker.status == Status::kActive) send_next(from);
     }
-    ++done;
-    if (failure.empty() && !stopped) send_next(r.source);
-    busy += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    busy += std::chrono::duration<double>(Clock::now() - t0).count();
   }
-  stats_.seconds_waiting +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count() -
-      busy;
-  outbox.Drain();
+  stats_.seconds_waiting += SecondsSince(wait_start) - busy;
+  s.outbox.Reap();
   if (!failure.empty()) throw std::runtime_error(failure);
-  if (stopped) throw FarmStopped();
+  if (stopped && done < n) throw FarmStopped();
   return results;
 }
 
-void TaskFarm::Shutdown() {
-  if (shut_down_) return;
-  shut_down_ = true;
-  Outbox outbox;
-  for (int w = 1; w <= workers_; ++w) outbox.Send(Bytes(), w, kStopTag);
-  outbox.Drain();
+int TaskFarm::workers_alive() const {
+  int n = 0;
+  for (const auto& w : state_->workers) n += w.live() ? 1 : 0;
+  return n;
 }
 
-void ServeTasks(const MpiRuntime& runtime, const TaskFn& eval) {
-  (void)runtime;
-  while (true) {
-    MPI_Message message;
-    MPI_Status status;
-    int flag = 0;
-    WaitFor(
-        [&] {
-          MPI_Improbe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &message, &status);
-          return flag != 0;
-        },
-        std::chrono::microseconds(2000));
-    Received r = Take(message, status);
-    if (r.tag == kStopTag) return;
-    const uint64_t index = FrameIndex(r.bytes);
-    Outbox outbox;
-    try {
-      outbox.Send(Frame(index, eval(r.bytes.substr(8))), 0, kResultTag);
-    } catch (const std::exception& e) {
-      outbox.Send(Frame(index, e.what()), 0, kErrorTag);
-    }
-    outbox.Drain();
+void TaskFarm::Shutdown() {
+  State& s = *state_;
+  if (s.shut_down) return;
+  s.shut_down = true;
+  const Bytes lost(1, s.lost ? 1 : 0);
+  // Dead workers get the message too: one declared dead by mistake must not wait for
+  // it forever. Sends to really dead ones are abandoned by the bounded drain.
+  for (const auto& w : s.workers) s.outbox.Send(lost, w.comm, w.rank, kStopTag);
+  s.outbox.Drain(std::chrono::seconds(s.lost ? 2 : 3600));
+  for (auto& w : s.workers) {
+    if (w.spawned && w.live()) MPI_Comm_disconnect(&w.comm);
   }
 }
 

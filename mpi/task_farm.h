@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,49 +28,73 @@ struct FarmStats {
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   double seconds_waiting = 0;  // head time spent waiting for results
+  int workers_lost = 0;        // declared dead (silent past the deadline, or unreachable)
+  int workers_spawned = 0;     // replacements started with MPI_Comm_spawn
+  uint64_t tasks_requeued = 0;
 };
 
-// The head's side of a task farm over ranks 1..size-1. Dynamic load balancing: each
-// worker holds at most `depth` tasks and a finished one is replaced at once; worker w
-// works through its own contiguous share of the task list first (neighbouring tasks
-// share data, so its caches stay warm), then takes tasks left in other shares. While
-// waiting the head polls with exponential back-off: at most 50 us of polling, then
-// sleeps from 10 us doubling to 1 ms, so an idle head does not hold a core.
+struct FarmOptions {
+  int depth = 2;  // tasks held by a worker at once
+  // A worker holding tasks that is silent for longer is declared dead: its tasks go
+  // to others and it gets no more. 0 = never (workers then need no heartbeat). Workers
+  // must send heartbeats (ServeOptions::heartbeat_seconds) well within it.
+  double worker_timeout_seconds = 0;
+  // Replacements for dead workers started with MPI_Comm_spawn over the run; 0 = none.
+  // A spawned worker runs this process's executable with the same arguments, receives
+  // `welcome` (see ReceiveWelcome) and must call ServeTasks.
+  int max_spawns = 0;
+  Bytes welcome{};
+  double spawn_ready_timeout_seconds = 120;  // a spawned worker must be ready by then
+  // Called on the head for each recovery event (a worker lost, a replacement started
+  // or failed, the head evaluating alone), with one line of text.
+  std::function<void(const std::string&)> on_event{};
+};
+
+// The head's side of a task farm over ranks 1..size-1 and the workers it spawns.
+// Dynamic load balancing: each worker holds at most `depth` tasks and a finished one
+// is replaced at once; worker w works through its own contiguous share of the task
+// list first (neighbouring tasks share data, so its caches stay warm), then takes
+// tasks left in other shares. While waiting the head polls with exponential back-off:
+// at most 50 us of polling, then sleeps from 10 us doubling to 1 ms, so an idle head
+// does not hold a core.
+// Failures (under `mpirun --enable-recovery`, else the launcher ends the job): a dead
+// worker's tasks are requeued to the others, a replacement is spawned if allowed, and
+// with no worker left the head runs the remaining tasks itself. Results never depend
+// on which worker ran what, so they are the same with and without failures.
 // Only the thread that created the MpiRuntime may use it.
 class TaskFarm {
  public:
-  explicit TaskFarm(const MpiRuntime& runtime, int depth = 2);
+  TaskFarm(MpiRuntime& runtime, FarmOptions options);
+  explicit TaskFarm(MpiRuntime& runtime, int depth = 2);
   ~TaskFarm();  // shuts the workers down if Shutdown() was not called
   TaskFarm(const TaskFarm&) = delete;
   TaskFarm& operator=(const TaskFarm&) = delete;
 
-  int workers() const { return workers_; }
+  // Workers able to take tasks now (live; spawned ones once ready).
+  int workers() const;
 
   // Runs every task and returns results[i] for tasks[i]. With no workers, runs
-  // `local` on the head. Results do not depend on which worker ran what. When
-  // `stop` (polled while waiting and between local tasks) returns true, no further
-  // task is started, the ones under way are collected, and Run throws FarmStopped.
+  // `local` on the head. When `stop` (polled while waiting and between local tasks)
+  // returns true, no further task is started, the ones under way are collected, and
+  // Run throws FarmStopped. A task whose evaluation threw on a worker makes Run throw
+  // std::runtime_error with the worker's message.
   std::vector<Bytes> Run(const std::vector<Bytes>& tasks, const TaskFn& local,
                          const std::function<bool()>& stop = {});
 
-  // Releases every worker from ServeTasks(). Idempotent.
+  // Releases every worker from ServeTasks(), telling them whether a peer was lost (then
+  // no rank may take part in collective clean-up). Idempotent.
   void Shutdown();
 
   const FarmStats& stats() const { return stats_; }
 
  private:
-  const MpiRuntime& runtime_;
-  int workers_;
-  int depth_;
-  bool shut_down_ = false;
+  struct State;
+  int workers_alive() const;  // not yet declared dead (spawned ones while starting too)
+  MpiRuntime& runtime_;
+  FarmOptions options_;
+  std::unique_ptr<State> state_;
   FarmStats stats_;
 };
-
-// A worker's side: receives tasks from rank 0, answers each with eval(task), until
-// the head's Shutdown(). Waits with the same back-off as the head. If eval throws,
-// the worker answers with an error result and the head's Run() throws
-// std::runtime_error carrying the message.
-void ServeTasks(const MpiRuntime& runtime, const TaskFn& eval);
 
 }  // namespace qf::mpi
 

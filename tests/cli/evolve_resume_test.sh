@@ -6,7 +6,7 @@
 # with another config is refused and leaves the checkpoint untouched.
 # Usage: evolve_resume_test.sh /path/to/quantfarm
 source "$(dirname "$0")/cli_test_lib.sh" "$1"
-MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader)
+MPIRUN=(mpirun --allow-run-as-root --oversubscribe --enable-recovery --mca btl self,vader)
 
 "$QF" data synth --store data.h5 --symbols 1 --bars 400000 --seed 9 > /dev/null
 cat > evolve.json <<'JSON'

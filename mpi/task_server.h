@@ -1,0 +1,34 @@
+#ifndef QUANTFARM_MPI_TASK_SERVER_H_
+#define QUANTFARM_MPI_TASK_SERVER_H_
+
+#include "mpi/mpi_runtime.h"
+#include "mpi/task_farm.h"
+
+namespace qf::mpi {
+
+struct ServeOptions {
+  // While evaluating, tell the head every this many seconds that this rank is alive
+  // (the evaluation then runs on a second thread). 0 = no heartbeats: evaluation on
+  // the calling thread, the lowest latency for tiny tasks.
+  double heartbeat_seconds = 0;
+};
+
+// A worker's side of the TaskFarm: announces itself ready, then receives tasks from
+// the head (rank 0 of MPI_COMM_WORLD, or the parent of a spawned worker) and answers
+// each with eval(task), until the head's Shutdown(). Waits with the same back-off as
+// the head. If eval throws, the worker answers with an error result and the head's
+// Run() throws std::runtime_error carrying the message. When the head reports a lost
+// peer, marks the runtime so that collective clean-up is skipped.
+void ServeTasks(MpiRuntime& runtime, const TaskFn& eval, const ServeOptions& options = {});
+
+// A spawned worker's start-up bytes (FarmOptions::welcome), from its parent. Blocks
+// (with back-off) until they arrive. Only for runtime.spawned().
+Bytes ReceiveWelcome(const MpiRuntime& runtime);
+
+// Tells the parent that this spawned worker cannot start (`error`); the head then
+// counts it as failed. Only for runtime.spawned().
+void ReportStartFailure(const MpiRuntime& runtime, const std::string& error);
+
+}  // namespace qf::mpi
+
+#endif  // QUANTFARM_MPI_TASK_SERVER_H_
