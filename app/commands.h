@@ -15,6 +15,9 @@ void AddIndicatorCommand(CLI::App& app);   // indicator
 void AddStrategiesCommand(CLI::App& app);  // strategies
 void AddBacktestCommand(CLI::App& app);    // backtest
 void AddSweepCommand(CLI::App& app);       // sweep
+// experiments list|show|top and cache stats|clear: reading and maintaining the registry.
+void AddExperimentsCommand(CLI::App& app);
+void AddCacheCommand(CLI::App& app);
 // evolve; `runtime` must outlive the parse.
 void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 

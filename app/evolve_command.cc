@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/experiment_session.h"
 #include "app/param_json.h"
+#include "app/registry_options.h"
 #include "backtest/calendar.h"
 #include "backtest/strategy.h"
 #include "ga/evolve_config.h"
@@ -27,6 +29,7 @@
 #include "mpi/task_farm.h"
 #include "mpi/task_server.h"
 #include "storage/market_store.h"
+#include "storage/registry_db.h"
 #include "storage/results_file.h"
 
 namespace qf::app {
@@ -47,6 +50,11 @@ struct EvolveOptions {
   bool quiet = false;
   bool memory_report = false;
   bool resume = false;
+  std::string registry;  // --registry (default DefaultRegistryPath())
+  std::string name;      // --name (default: the stem of --out)
+  bool no_cache = false;
+  double cache_precision = ga::kDefaultParamPrecision;
+  CLI::Option* out_option = nullptr;  // to tell a given --out from the default
   double worker_timeout = 2.0;
   int max_respawns = 8;
 };
@@ -147,6 +155,7 @@ struct GenerationRecord {
   std::vector<Individual> population;
   std::vector<Fitness> fitness;
   std::size_t evaluated = 0;
+  std::size_t cache_hits = 0;  // of `evaluated`, found in the result cache
   double seconds = 0;
 };
 
@@ -245,14 +254,16 @@ void SaveResults(const std::string& path, const ga::EvolveConfig& config,
     file.AddColumn("evaluated", "fitness_min", min);
     file.AddColumn("evaluated", "feasible", feasible);
   }
-  std::vector<int64_t> counts;
+  std::vector<int64_t> counts, hits;
   std::vector<double> seconds;
   for (const auto& rec : generations) {
     counts.push_back(static_cast<int64_t>(rec.evaluated));
+    hits.push_back(static_cast<int64_t>(rec.cache_hits));
     seconds.push_back(rec.seconds);
   }
   if (!counts.empty()) {
     file.AddColumn("timing", "evaluated", counts);
+    file.AddColumn("timing", "cache_hits", hits);
     file.AddColumn("timing", "seconds", seconds);
   }
   file.Save(path);
@@ -324,6 +335,10 @@ void LoadCheckpoint(const std::string& path, const ga::EvolveConfig& config,
   const auto& timing = group("timing");
   const auto counts = ints(timing, "evaluated");
   const auto seconds = doubles(timing, "seconds");
+  // Absent in files written before the result cache: no hits.
+  const auto hits = timing.columns.count("cache_hits") > 0
+                        ? ints(timing, "cache_hits")
+                        : std::vector<int64_t>(counts.size(), 0);
   for (int gen = 0; gen < state.generation; ++gen) {
     char name[48];
     std::snprintf(name, sizeof name, "generations/%04d", gen);
@@ -335,14 +350,88 @@ void LoadCheckpoint(const std::string& path, const ga::EvolveConfig& config,
     const auto f = ints(g, "feasible");
     for (std::size_t r = 0; r < v.size(); ++r) rec.fitness.push_back({v[r], m[r], n[r], f[r] != 0});
     rec.evaluated = static_cast<std::size_t>(counts.at(static_cast<std::size_t>(gen)));
+    rec.cache_hits = static_cast<std::size_t>(hits.at(static_cast<std::size_t>(gen)));
     rec.seconds = seconds.at(static_cast<std::size_t>(gen));
     records.push_back(std::move(rec));
   }
 }
 
-int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRuntime& runtime,
-            ga::FitnessEvaluator& evaluator, int threads,
-            const std::vector<std::string>& hashes) {
+// The experiment's name in the registry: --name, else the stem of --out.
+std::string ExperimentName(const EvolveOptions& o) {
+  return !o.name.empty() ? o.name : std::filesystem::path(o.out).stem().string();
+}
+
+// Checks the registry flags on the head before anything is written, and completes
+// the options: --name defaults to the stem of --out; --resume --name NAME takes --out
+// (unless given) and, when --config is omitted, the config (into `*config_text`) from
+// the registry. Throws std::invalid_argument or DatabaseError naming the problem.
+void CheckRegistryOptions(EvolveOptions& o, std::string* config_text) {
+  try {
+    ga::ValidateParamPrecision(o.cache_precision);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--cache-precision: ") + e.what());
+  }
+  if (!o.name.empty()) ValidateExperimentName(o.name);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(o.registry, ec) && fs::file_size(o.registry, ec) > 0) {
+    SqliteDb db = OpenRegistry(o.registry, OpenMode::kReadOnly);  // a registry?
+    if (o.resume && !o.name.empty()) {
+      if (auto found = ExperimentRegistry(db).Find(o.name)) {
+        const bool out_given = o.out_option != nullptr && o.out_option->count() > 0;
+        if (!out_given) o.out = found->result_file;
+        if (o.config_path.empty()) *config_text = found->config;
+      }
+    }
+  } else {
+    const fs::path dir = fs::absolute(o.registry).parent_path();
+    if (!fs::is_directory(dir) || ::access(dir.c_str(), W_OK) != 0) {
+      throw std::invalid_argument("--registry '" + o.registry + "': directory '" +
+                                  dir.string() + "' does not exist or is not writable");
+    }
+  }
+  if (o.config_path.empty() && config_text->empty()) {
+    throw std::invalid_argument(
+        o.resume && !o.name.empty()
+            ? "--config is required: no experiment '" + o.name + "' in registry '" +
+                  o.registry + "' to resume"
+            : "--config is required (or --resume --name NAME of a registered "
+              "experiment)");
+  }
+  o.name = ExperimentName(o);
+  ValidateExperimentName(o.name);
+}
+
+// The registry's view of the run so far: generations, evaluations, cache hits and the
+// best individual of any island (with its strategy and parameters).
+ExperimentProgress ProgressOf(const ga::EvolveConfig& config,
+                              const ga::IslandModel& model,
+                              const std::vector<GenerationRecord>& records,
+                              std::size_t evaluated) {
+  ExperimentProgress p;
+  p.generations_done = static_cast<int64_t>(records.size());
+  p.evaluations = static_cast<int64_t>(evaluated);
+  for (const auto& rec : records) p.cache_hits += static_cast<int64_t>(rec.cache_hits);
+  const auto best = model.island_best();
+  for (std::size_t i = 0; i < best.size(); ++i) {
+    if (p.best_fitness.has_value() && !(best[i].second > *p.best_fitness)) continue;
+    const auto& ind = best[i].first;
+    const auto k = static_cast<int>(config.strategies.size());
+    const auto strategy = static_cast<std::size_t>(ind.island % k);
+    const Strategy& s = FindStrategy(config.strategies[strategy]);
+    nlohmann::ordered_json j;
+    j["strategy"] = s.name();
+    j["params"] = ParamsToJson(s.space(), ind.genome);
+    j["fitness"] = best[i].second;
+    p.best_fitness = best[i].second;
+    p.best_json = j.dump();
+  }
+  return p;
+}
+
+int RunSearch(const EvolveOptions& o, const ga::EvolveConfig& config,
+              mpi::MpiRuntime& runtime, ga::FitnessEvaluator& evaluator, int threads,
+              const std::vector<std::string>& hashes, ExperimentSession& session) {
   nlohmann::json welcome = {{"config", config.text}, {"data_hashes", hashes}};
   mpi::TaskFarm farm(runtime, {.depth = 2,
                                .worker_timeout_seconds = o.worker_timeout,
@@ -381,6 +470,10 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
                   o.out.c_str(), model.generation(), config.generations, evaluated.size());
     }
   }
+  // From here the run is experiment session.name() of the registry, running.
+  auto progress = [&] { return ProgressOf(config, model, records, evaluated.size()); };
+  session.Begin(std::filesystem::absolute(o.out).lexically_normal().string(), progress(),
+                o.resume && std::filesystem::exists(o.out));
 
   if (!o.quiet) {
     std::string what = config.strategies[0];
@@ -416,21 +509,27 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
       if (inserted) fresh.push_back(std::move(r));
       slot_of[i] = f->second;
     }
+    // Fresh genomes found in the result cache (one lookup) take the stored fitness, bit
+    // for bit; the others go to the farm.
+    const std::vector<std::optional<Fitness>> cached = session.Lookup(fresh);
+    std::vector<std::size_t> missing;
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      if (!cached[i].has_value()) missing.push_back(i);
+    }
     // Batches sized so that a task takes ~0.05 s (the measured time per evaluation of
     // the previous generation), with at least 8 tasks per worker: short tasks keep the
     // workers evenly busy up to the end of a generation.
     constexpr std::size_t kTasksPerWorker = 8;
     constexpr double kTaskSeconds = 0.05;
     const std::size_t spread = kTasksPerWorker * static_cast<std::size_t>(workers);
-    std::size_t batch = std::max<std::size_t>(1, (fresh.size() + spread - 1) / spread);
+    std::size_t batch = std::max<std::size_t>(1, (missing.size() + spread - 1) / spread);
     if (seconds_per_eval > 0) {
       batch = std::clamp<std::size_t>(static_cast<std::size_t>(kTaskSeconds / seconds_per_eval),
                                       1, batch);
     }
     // Similar genomes into the same task and neighbouring tasks (they share
     // indicators); the order changes no result.
-    std::vector<std::size_t> order(fresh.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::vector<std::size_t> order = missing;
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       if (fresh[a].strategy != fresh[b].strategy) return fresh[a].strategy < fresh[b].strategy;
       return fresh[a].genome < fresh[b].genome;
@@ -438,8 +537,8 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     std::vector<EvalRequest> sorted;
     for (std::size_t i : order) sorted.push_back(fresh[i]);
     std::vector<mpi::Bytes> tasks;
-    for (std::size_t b = 0; b < fresh.size(); b += batch) {
-      const std::size_t n = std::min(batch, fresh.size() - b);
+    for (std::size_t b = 0; b < sorted.size(); b += batch) {
+      const std::size_t n = std::min(batch, sorted.size() - b);
       tasks.push_back(ga::EncodeRequests(std::span(sorted).subspan(b, n)));
     }
     std::vector<mpi::Bytes> results;
@@ -457,6 +556,7 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       SaveResults(o.out, config, records, model, about(elapsed), nullptr, evaluated,
                   "interrupted");
+      session.Finish(ExperimentStatus::kInterrupted, progress());
       farm.Shutdown();
       std::printf("interrupted by a signal at generation %d: checkpoint written to %s; "
                   "continue with the same command and --resume\n",
@@ -469,7 +569,20 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     for (const auto& bytes : results) {
       for (const Fitness& fit : ga::DecodeFitness(bytes)) fitness_of[order[f++]] = fit;
     }
-    if (f != fresh.size()) throw std::runtime_error("evaluation returned too few results");
+    if (f != order.size()) {
+      throw std::runtime_error("evaluation returned too few results");
+    }
+    std::vector<EvalRequest> computed, found;  // for the registry
+    std::vector<Fitness> computed_fitness;
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      if (cached[i].has_value()) {
+        fitness_of[i] = *cached[i];
+        found.push_back(fresh[i]);
+      } else {
+        computed.push_back(fresh[i]);
+        computed_fitness.push_back(fitness_of[i]);
+      }
+    }
     for (std::size_t i = 0; i < fresh.size(); ++i) {
       seen.emplace(RequestKey(fresh[i]), evaluated.size());
       evaluated.push_back({std::move(fresh[i]), fitness_of[i]});
@@ -477,6 +590,7 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     GenerationRecord rec;
     rec.population = pop;
     rec.evaluated = fresh.size();
+    rec.cache_hits = found.size();
     std::vector<double> values;
     double sum = 0;
     int feasible = 0;
@@ -492,23 +606,27 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     const double gen_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - gen_start).count();
     rec.seconds = gen_seconds;
-    if (!fresh.empty()) seconds_per_eval = gen_seconds * workers / static_cast<double>(fresh.size());
+    if (!order.empty()) {
+      seconds_per_eval = gen_seconds * workers / static_cast<double>(order.size());
+    }
     records.push_back(std::move(rec));
     model.Advance(values);
     const double so_far =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     SaveResults(o.out, config, records, model, about(so_far), nullptr, evaluated, "running");
+    session.RecordGeneration(computed, computed_fitness, found, progress());
 
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double eta = elapsed / (gen + 1) * (config.generations - gen - 1);
     if (!o.quiet) {
-      std::printf("gen %*d/%d  best %9.4f  mean %9.4f (%d feasible)  evals %5zu  %8.1f evals/s"
-                  "  elapsed %7.1fs  ETA %7.1fs",
+      std::printf("gen %*d/%d  best %9.4f  mean %9.4f (%d feasible)  evals %5zu"
+                  "  cache hits %5zu  %8.1f evals/s  elapsed %7.1fs  ETA %7.1fs",
                   static_cast<int>(std::to_string(config.generations).size()), gen + 1,
                   config.generations, model.best_fitness(),
                   feasible > 0 ? sum / feasible : 0.0, feasible, records.back().evaluated,
-                  gen_seconds > 0 ? static_cast<double>(records.back().evaluated) / gen_seconds : 0.0,
+                  records.back().cache_hits,
+                  gen_seconds > 0 ? static_cast<double>(order.size()) / gen_seconds : 0.0,
                   elapsed, eta);
       if (tty) {
         std::printf("  %s", Bar(static_cast<double>(gen + 1) / config.generations).c_str());
@@ -561,9 +679,33 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
     top.push_back(row);
   }
   SaveResults(o.out, config, records, model, about(total), &top, evaluated, "finished");
+  ExperimentProgress done = progress();
+  if (!order.empty()) {
+    done.best_fitness = evaluated[order[0]].fitness.value;
+    done.best_json = top[0].dump();
+  }
+  session.Finish(ExperimentStatus::kFinished, done);
   std::printf("results: %s\n", o.out.c_str());
+  std::printf("experiment '%s' recorded in %s\n", session.name().c_str(),
+              session.registry().c_str());
   std::fflush(stdout);
   return 0;
+}
+
+// RunSearch as experiment --name of the registry: marked failed when it throws.
+int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRuntime& runtime,
+            ga::FitnessEvaluator& evaluator, int threads,
+            const std::vector<std::string>& hashes) {
+  const SessionOptions options{o.registry, ExperimentName(o),
+                               !o.no_cache && !CacheDisabledByEnvironment(),
+                               o.cache_precision};
+  ExperimentSession session(options, config, EvolveDataHashes(config, hashes));
+  try {
+    return RunSearch(o, config, runtime, evaluator, threads, hashes, session);
+  } catch (const std::exception& e) {
+    session.Fail(e.what());
+    throw;
+  }
 }
 
 // A worker's loop: evaluates the head's batches until released.
@@ -618,7 +760,9 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
       "genetic search of strategy parameters; under mpirun rank 0 is the head and the "
       "other ranks evaluate");
   auto o = std::make_shared<EvolveOptions>();
-  cmd->add_option("--config", o->config_path, "JSON config (see README)")->required();
+  cmd->add_option("--config", o->config_path,
+                  "JSON config (see README); required unless --resume --name NAME "
+                  "takes it from the registry");
   cmd->add_option("--out", o->out, "results HDF5 file (default results.h5)");
   cmd->add_option("--threads", o->threads,
                   "OpenMP threads per evaluating rank (default: cores / evaluating ranks "
@@ -627,6 +771,17 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_option("--cache-gb", o->cache_gb,
                   "indicator cache per evaluating rank in GiB, least recently used "
                   "dropped first (default 4)");
+  o->out_option = cmd->get_option("--out");
+  AddRegistryFlag(cmd, &o->registry);
+  cmd->add_option("--name", o->name,
+                  "the run's experiment name in the registry (default: the stem of "
+                  "--out); a new run replaces an experiment of the same name");
+  cmd->add_flag("--no-cache", o->no_cache,
+                "evaluate everything: the result cache is neither read nor written "
+                "(also with QUANTFARM_NO_CACHE=1)");
+  cmd->add_option("--cache-precision", o->cache_precision,
+                  "relative precision of float parameters in cache fingerprints (default "
+                  "1e-9; 0 = exact)");
   cmd->add_flag("--quiet", o->quiet, "no per-generation lines");
   cmd->add_flag("--resume", o->resume,
                 "continue the run checkpointed in --out (written after every generation, "
@@ -657,6 +812,7 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
           throw std::invalid_argument("--threads must be in 1..1024");
         }
         if (!(o->cache_gb > 0)) throw std::invalid_argument("--cache-gb must be > 0");
+        CheckRegistryOptions(*o, &text);  // may set --out, --name and the config text
         if (!(o->worker_timeout >= 0) || o->worker_timeout > 86400) {
           throw std::invalid_argument("--worker-timeout must be in 0..86400 seconds");
         }
@@ -670,7 +826,7 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
           throw std::invalid_argument("--out '" + o->out + "': directory '" + dir.string() +
                                       "' does not exist or is not writable");
         }
-        text = ReadFile(o->config_path);
+        if (!o->config_path.empty()) text = ReadFile(o->config_path);
       } catch (const std::exception& e) {
         error = e.what();
       }

@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   qf::app::AddBacktestCommand(app);
   qf::app::AddSweepCommand(app);
   qf::app::AddEvolveCommand(app, runtime);
+  qf::app::AddExperimentsCommand(app);
+  qf::app::AddCacheCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,8 @@
 # Sets: here qf bars pop gens repeat cores py work (a temp dir removed on exit), and
 # writes $work/bench.h5 (BARS synthetic bars of AAA) and $work/evolve.json.
 set -euo pipefail
+# Benchmarks time evaluations: the result cache (on by default) would serve repeats.
+export QUANTFARM_NO_CACHE=1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 qf=${1:-$here/../build/app/quantfarm}
 bars=${BARS:-1000000}

@@ -7,6 +7,8 @@
 # and the program's own per-process memory).
 # Usage: bench/shared_memory.sh [path/to/quantfarm]   (BARS, default 1000000)
 set -euo pipefail
+# Benchmarks time evaluations: the result cache (on by default) would serve repeats.
+export QUANTFARM_NO_CACHE=1
 here=$(cd "$(dirname "$0")" && pwd)
 qf=$(readlink -f "${1:-$here/../build/app/quantfarm}")
 bars=${BARS:-1000000}

@@ -1,0 +1,182 @@
+#include "storage/registry_db.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <utility>
+
+namespace qf {
+
+namespace {
+
+// Version 1 of the registry schema. Fingerprints are 16-byte blobs (ga::Fingerprint).
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE experiments(
+  name TEXT PRIMARY KEY NOT NULL,
+  config TEXT NOT NULL,
+  status TEXT NOT NULL
+    CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  result_file TEXT NOT NULL,
+  generations_done INTEGER NOT NULL DEFAULT 0,
+  generations_total INTEGER NOT NULL,
+  evaluations INTEGER NOT NULL DEFAULT 0,
+  cache_hits INTEGER NOT NULL DEFAULT 0,
+  best_fitness REAL,
+  best_json TEXT,
+  error TEXT,
+  updated_at TEXT NOT NULL);
+CREATE TABLE cache(
+  fingerprint BLOB PRIMARY KEY NOT NULL CHECK (length(fingerprint) = 16),
+  strategy TEXT NOT NULL,
+  params TEXT NOT NULL,
+  fitness REAL,
+  fitness_bytes BLOB NOT NULL CHECK (length(fitness_bytes) > 0),
+  experiment TEXT NOT NULL,
+  created_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX cache_by_experiment ON cache(experiment);
+CREATE TABLE experiment_evaluations(
+  experiment TEXT NOT NULL,
+  fingerprint BLOB NOT NULL CHECK (length(fingerprint) = 16),
+  PRIMARY KEY (experiment, fingerprint)) WITHOUT ROWID;
+CREATE INDEX evaluations_by_fingerprint ON experiment_evaluations(fingerprint);
+)sql";
+
+struct Identity {
+  int64_t application_id = 0;
+  int64_t user_version = 0;
+  int64_t objects = 0;  // tables, indexes, ...
+  bool empty() const { return application_id == 0 && user_version == 0 && objects == 0; }
+};
+
+Identity ReadIdentity(SqliteDb& db) {
+  Identity id;
+  id.application_id = db.QueryInt("PRAGMA application_id");
+  id.user_version = db.QueryInt("PRAGMA user_version");
+  id.objects = db.QueryInt("SELECT count(*) FROM sqlite_schema");
+  return id;
+}
+
+// Throws unless `id` is a registry this build reads (an empty file passes).
+void CheckIdentity(const std::string& path, const Identity& id) {
+  if (id.empty()) return;
+  if (id.application_id != kRegistryApplicationId) {
+    throw DatabaseError(DatabaseError::Kind::kForeign,
+                        "'" + path +
+                            "' is not a quantfarm registry (a SQLite database of "
+                            "another application)");
+  }
+  if (id.user_version > kRegistrySchemaVersion) {
+    throw DatabaseError(
+        DatabaseError::Kind::kNewerSchema,
+        "registry '" + path + "' has schema version " + std::to_string(id.user_version) +
+            ", written by a newer quantfarm (this one reads up to " +
+            std::to_string(kRegistrySchemaVersion) + "): upgrade quantfarm");
+  }
+  if (id.user_version < 1) {
+    throw DatabaseError(DatabaseError::Kind::kCorrupt,
+                        "registry '" + path + "' is damaged (no schema version)");
+  }
+}
+
+// Rethrows the errors of opening and first reading with the registry's wording.
+[[noreturn]] void RethrowClearly(const std::string& path, const DatabaseError& e) {
+  switch (e.kind()) {
+    case DatabaseError::Kind::kMissing:
+      throw DatabaseError(e.kind(), "no registry at '" + path +
+                                        "': run evolve first or pass --registry PATH "
+                                        "(or set QUANTFARM_REGISTRY)");
+    case DatabaseError::Kind::kNotADatabase:
+      throw DatabaseError(e.kind(), "'" + path +
+                                        "' is not a quantfarm registry (file is not a "
+                                        "database)");
+    case DatabaseError::Kind::kCorrupt: {
+      std::string detail = e.what();
+      const std::string prefix = "'" + path + "' is damaged: ";
+      if (detail.rfind(prefix, 0) == 0) detail.erase(0, prefix.size());
+      throw DatabaseError(e.kind(),
+                          "registry '" + path + "' is damaged (" + detail + ")");
+    }
+    default:
+      throw e;
+  }
+}
+
+// Writes the schema into `db`, an empty database, unless another writer did first.
+void CreateSchema(SqliteDb& db, const std::string& path) {
+  Transaction create(db);
+  const Identity id = ReadIdentity(db);  // another process may have created it meanwhile
+  CheckIdentity(path, id);
+  if (id.empty()) {
+    db.Exec(kSchemaV1);
+    db.Exec("PRAGMA application_id = " + std::to_string(kRegistryApplicationId));
+    db.Exec("PRAGMA user_version = " + std::to_string(kRegistrySchemaVersion));
+  }
+  create.Commit();
+}
+
+// Creates a registry at `path` whole: built in a temporary file next to it and linked
+// into place, so that no reader ever sees a half-made registry. When another process
+// created `path` meanwhile, its file is kept.
+void CreateRegistryFile(const std::string& path) {
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  std::filesystem::remove(temp);
+  try {
+    SqliteDb db(temp, OpenMode::kReadWriteCreate);
+    db.EnableWal();
+    CreateSchema(db, temp);
+  } catch (const DatabaseError& e) {  // closed: the WAL is checkpointed and removed
+    std::filesystem::remove(temp);
+    throw DatabaseError(e.kind(), "cannot create registry '" + path + "': " + e.what());
+  }
+  // link() fails instead of replacing a file another process made meanwhile; where
+  // links are unsupported, rename.
+  int failure = ::link(temp.c_str(), path.c_str()) == 0 ? 0 : errno;
+  if (failure != 0 && failure != EEXIST) {
+    failure = ::rename(temp.c_str(), path.c_str()) == 0 ? 0 : errno;
+  }
+  std::error_code ignored;
+  std::filesystem::remove(temp, ignored);
+  if (failure != 0 && failure != EEXIST) {
+    throw DatabaseError(DatabaseError::Kind::kOther, "cannot create registry '" + path +
+                                                         "': " + std::strerror(failure));
+  }
+}
+
+}  // namespace
+
+SqliteDb OpenRegistry(const std::string& path, OpenMode mode) {
+  std::error_code ec;
+  if (mode == OpenMode::kReadWriteCreate && !std::filesystem::exists(path, ec)) {
+    CreateRegistryFile(path);
+  }
+  std::optional<SqliteDb> db;
+  Identity id;
+  try {
+    db.emplace(path, mode);
+    id = ReadIdentity(*db);
+  } catch (const DatabaseError& e) {
+    RethrowClearly(path, e);
+  }
+  CheckIdentity(path, id);
+  if (mode == OpenMode::kReadOnly) {
+    if (id.empty()) {
+      throw DatabaseError(
+          DatabaseError::Kind::kForeign,
+          "'" + path + "' is not a quantfarm registry (an empty database)");
+    }
+    return std::move(*db);
+  }
+  db->EnableWal();
+  // WAL with synchronous=NORMAL: commits stay atomic and consistent, and only a power
+  // loss (not a crash) can drop the last ones; saves an fsync per transaction.
+  db->Exec("PRAGMA synchronous = NORMAL");
+  if (id.empty()) CreateSchema(*db, path);  // an empty file: made a registry in place
+  return std::move(*db);
+}
+
+}  // namespace qf
