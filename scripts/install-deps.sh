@@ -8,6 +8,7 @@ packages=(
   libxxhash-dev librandom123-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-numba python3-numpy python3-h5py python3-deap hyperfine
+  slurm-wlm munge
 )
 missing=()
 for p in "${packages[@]}"; do
