@@ -22,10 +22,11 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) {
   for (int i = 1; i < *argc; ++i) arguments_.emplace_back((*argv)[i]);
   if (!LaunchedByMpi()) return;
   int provided = 0;
-  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
     throw std::runtime_error("MPI_Init_thread failed");
   }
   active_ = true;
+  thread_serialized_ = provided >= MPI_THREAD_SERIALIZED;
   MPI_Comm parent = MPI_COMM_NULL;
   MPI_Comm_get_parent(&parent);
   spawned_ = parent != MPI_COMM_NULL;

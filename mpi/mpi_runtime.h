@@ -9,9 +9,11 @@
 
 namespace qf::mpi {
 
-// Owns MPI for the life of the process: MPI_Init_thread (MPI_THREAD_FUNNELED: only
-// the thread that created it calls MPI) and MPI_Finalize. When the process was not
-// started by an MPI launcher (mpirun, srun) MPI is not initialised at all and the
+// Owns MPI for the life of the process: MPI_Init_thread asking for
+// MPI_THREAD_SERIALIZED. The thread that created it makes the MPI calls; another
+// thread may only while that one makes none (a worker's heartbeat during an
+// evaluation). Ends with MPI_Finalize. When the process was not started by an MPI
+// launcher (mpirun, srun) MPI is not initialised at all and the
 // runtime is a single local process: rank 0 of 1. One per process; not copyable.
 class MpiRuntime {
  public:
@@ -36,6 +38,8 @@ class MpiRuntime {
   // the end, since it would wait for the dead process forever.
   void MarkPeerLost() { peer_lost_ = true; }
   bool peer_lost() const { return peer_lost_; }
+  // MPI granted MPI_THREAD_SERIALIZED (or more).
+  bool thread_serialized() const { return thread_serialized_; }
   // Ranks on this node (incl. this one) and this rank's index among them.
   int node_size() const { return node_size_; }
   int node_rank() const { return node_rank_; }
@@ -70,6 +74,7 @@ class MpiRuntime {
   bool head_on_node_ = true;
   bool spawned_ = false;
   bool peer_lost_ = false;
+  bool thread_serialized_ = false;
   std::string executable_;
   std::vector<std::string> arguments_;
   std::vector<std::function<void()>> finalizers_;

@@ -8,8 +8,7 @@ namespace qf::mpi {
 
 struct ServeOptions {
   // While evaluating, tell the head every this many seconds that this rank is alive
-  // (the evaluation then runs on a second thread). 0 = no heartbeats: evaluation on
-  // the calling thread, the lowest latency for tiny tasks.
+  // (from a second thread; needs MPI_THREAD_SERIALIZED, see MpiRuntime). 0 = none.
   double heartbeat_seconds = 0;
 };
 

@@ -7,6 +7,9 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 unset QUANTFARM_STORE
+# Tests compute: the result cache would serve a script's repeated runs of one config
+# from its first run. The cache's own tests unset this.
+export QUANTFARM_NO_CACHE=1
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_contains() {  # expect_contains FILE TEXT
@@ -16,4 +19,38 @@ expect_contains() {  # expect_contains FILE TEXT
 expect_failure() {
   local log="$1"; shift
   if "$@" >/dev/null 2>"$log"; then fail "succeeded: $*"; fi
+}
+# same_results A.h5 B.h5 [GENERATIONS]: B is a finished run equal to A bit for bit in
+# every dataset of /generations and /best_per_island, in the top list and in the number
+# of distinct evaluations; with GENERATIONS, both hold that many generations.
+same_results() {
+  /usr/bin/python3 - "$@" <<'PY' || fail "$1 and $2 differ"
+import h5py, sys
+def columns(path):
+    f = h5py.File(path, "r")
+    out = {}
+    for group in ["generations", "best_per_island"]:
+        f[group].visititems(lambda n, o: out.__setitem__(group + "/" + n, o[:].tobytes())
+                            if isinstance(o, h5py.Dataset) else None)
+    return f, out
+(fa, a), (fb, b) = columns(sys.argv[1]), columns(sys.argv[2])
+assert a.keys() == b.keys(), (sorted(a), sorted(b))
+assert any(k.endswith("/fitness") for k in a)
+if len(sys.argv) > 3:
+    assert len(fa["generations"]) == int(sys.argv[3]), len(fa["generations"])
+for k in a:
+    assert a[k] == b[k], k
+assert fa.attrs["top"] == fb.attrs["top"], "top differs"
+assert fa.attrs["evaluated"] == fb.attrs["evaluated"], "an evaluation was repeated or lost"
+assert fb.attrs["status"] == b"finished", fb.attrs["status"]
+PY
+}
+# checkpoint_generation FILE: the generation a checkpoint will evaluate next (0 if the
+# file does not exist yet or cannot be read at this moment).
+checkpoint_generation() {
+  /usr/bin/python3 -c "import h5py, sys
+try:
+    print(int(h5py.File(sys.argv[1], 'r')['state/generation'][0]))
+except Exception:
+    print(0)" "$1"
 }

@@ -48,13 +48,6 @@ registry() { QUANTFARM_REGISTRY="$WORK/$1.db" "${@:2}"; }
 # 4 task slots on this 2-core node (the head sleeps): head, 2 workers, 1 spare.
 SBATCH=(sbatch --parsable --chdir="$WORK" --ntasks=4 --overcommit --time=10)
 
-generation() {  # the generation a checkpoint will evaluate next (0 if none yet)
-  /usr/bin/python3 -c "import h5py, sys
-try:
-    print(int(h5py.File(sys.argv[1], 'r')['state/generation'][0]))
-except Exception:
-    print(0)" "$1"
-}
 show_job() {  # for failure messages
   echo "--- scontrol show job $1:" >&2
   scontrol show job "$1" >&2 || true
@@ -87,29 +80,9 @@ restarted() {  # restarted JOB N: the Nth start is under way (or done)
   [ "$(slurm_job_field "$1" Restarts)" = "$2" ] || return 1
   job_is "$1" RUNNING || job_is "$1" COMPLETED
 }
-checkpoint_at_least() { [ "$(generation "$1")" -ge "$2" ]; }
+checkpoint_at_least() { [ "$(checkpoint_generation "$1")" -ge "$2" ]; }
 log_count() { grep -c -- "$2" "$1" 2> /dev/null || true; }
 log_has_n() { [ "$(log_count "$1" "$2")" -ge "$3" ]; }
-same() {  # same A.h5 B.h5: /generations and /best_per_island bit for bit, top, status
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import h5py, sys
-def columns(path):
-    f = h5py.File(path, "r")
-    out = {}
-    for group in ["generations", "best_per_island"]:
-        f[group].visititems(lambda n, o: out.__setitem__(group + "/" + n, o[:].tobytes())
-                            if isinstance(o, h5py.Dataset) else None)
-    return f, out
-(fa, a), (fb, b) = columns(sys.argv[1]), columns(sys.argv[2])
-assert a.keys() == b.keys(), (sorted(a), sorted(b))
-assert any(k.endswith("/fitness") for k in a)
-for k in a:
-    assert a[k] == b[k], k
-assert fa.attrs["top"] == fb.attrs["top"], "top differs"
-assert fa.attrs["evaluated"] == fb.attrs["evaluated"], "evaluated differs"
-assert fb.attrs["status"] == b"finished", fb.attrs["status"]
-PY
-}
 
 # (a) A small job to completion; next to it, a job whose run fails (mpirun exits 0
 # under --enable-recovery all the same): the job must fail.
@@ -126,7 +99,7 @@ expect_contains small.log "2 worker ranks"
 [ "$(grep -c '^gen ' small.log)" -eq 4 ] || { cat small.log >&2; fail "(a) the log lacks generations"; }
 expect_contains small.log "gen 4/4"
 expect_contains small.log "mpirun exited with code 0; results small.h5: finished"
-same ref-small.h5 small.h5 || fail "(a) the Slurm job's results differ from a local run"
+same_results ref-small.h5 small.h5 || fail "(a) the Slurm job's results differ from a local run"
 echo "(a) job $small completed; results identical to a local run"
 job_ended() { case "$(slurm_job_state "$1")" in COMPLETED | FAILED) return 0 ;; esac; return 1; }
 wait_until 60 "$bad" bad.log "ended" job_ended "$bad"
@@ -166,6 +139,6 @@ expect_contains long.log "job $long start 2"
 [ "$(log_count long.log 'resuming from long.h5')" -eq 2 ] ||
   { cat long.log >&2; fail "(b) expected two resumes"; }
 expect_contains long.log "results long.h5: finished"
-same ref-long.h5 long.h5 || fail "(b) the requeued job's results differ from an uninterrupted run"
+same_results ref-long.h5 long.h5 || fail "(b) the requeued job's results differ from an uninterrupted run"
 echo "(b) job $long requeued twice (scontrol requeue, SIGUSR1), resumed, identical results"
 echo "slurm tests passed in $(( $(date +%s) - test_start )) s"
