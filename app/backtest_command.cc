@@ -11,6 +11,7 @@
 #include "app/param_json.h"
 #include "backtest/calendar.h"
 #include "backtest/engine.h"
+#include "services/backtest_json.h"
 
 namespace qf::app {
 
@@ -48,19 +49,6 @@ void WriteEquityCsv(const std::string& path, const Market& m, const BacktestResu
   }
 }
 
-nlohmann::ordered_json TradeToJson(const Trade& t) {
-  nlohmann::ordered_json j;
-  j["direction"] = t.direction > 0 ? "long" : "short";
-  j["entry_time"] = FormatIsoTime(t.entry_time);
-  j["entry_price"] = t.entry_price;
-  j["exit_time"] = FormatIsoTime(t.exit_time);
-  j["exit_price"] = t.exit_price;
-  j["bars"] = t.exit_bar - t.entry_bar;
-  j["pnl"] = t.pnl;
-  j["open"] = t.open;
-  return j;
-}
-
 void Run(const BacktestOptions& o) {
   const Strategy& strategy = FindStrategy(o.engine.strategy);
   const ParamValues p = ParseParamsJson(strategy.space(), o.params);
@@ -73,29 +61,11 @@ void Run(const BacktestOptions& o) {
   const std::string symbols =
       market.primary.symbol + (market.secondary ? "/" + market.secondary->symbol : "");
   if (o.json) {
-    nlohmann::ordered_json j;
-    j["strategy"] = strategy.name();
-    j["symbol"] = symbols;
-    j["timeframe"] = market.timeframe.name;
-    j["bars"] = market.size();
-    j["first_time"] = FormatIsoTime(market.primary.time.front());
-    j["last_time"] = FormatIsoTime(market.primary.time.back());
-    j["params"] = ParamsToJson(strategy.space(), p);
-    j["fill"] = o.engine.fill;
-    j["cost_bps_per_side"] = config.costs.PerSide() * 1e4;
-    j["position_size"] = config.position_size;
-    j["allow_short"] = config.allow_short;
-    nlohmann::ordered_json segments = nlohmann::ordered_json::object();
-    for (std::size_t s = 0; s < r.segments.size(); ++s) {
-      auto m = MetricsToJson(r.metrics[s]);
-      m["first_time"] = FormatIsoTime(market.primary.time[r.segments[s].begin]);
-      m["last_time"] = FormatIsoTime(market.primary.time[r.segments[s].end - 1]);
-      segments[r.segments[s].label] = m;
-    }
-    j["metrics"] = segments;
+    nlohmann::ordered_json j =
+        services::BacktestSummaryJson(market, strategy, p, config, r);
     if (o.trades) {
       j["trades"] = nlohmann::ordered_json::array();
-      for (const Trade& t : r.trades) j["trades"].push_back(TradeToJson(t));
+      for (const Trade& t : r.trades) j["trades"].push_back(services::TradeToJson(t));
     }
     std::cout << j.dump(2) << "\n";
     return;

@@ -20,6 +20,8 @@ void AddExperimentsCommand(CLI::App& app);
 void AddCacheCommand(CLI::App& app);
 // evolve; `runtime` must outlive the parse.
 void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime);
+// serve: the HTTP API on rank 0, service replicas on the other ranks.
+void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 
 }  // namespace qf::app
 

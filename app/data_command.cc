@@ -1,5 +1,5 @@
-// `quantfarm data import|synth|list|show`: moving market data into and out of the
-// HDF5 store.
+// `quantfarm data import|import-fundamentals|synth|list|show`: moving market data and
+// company fundamentals into and out of the HDF5 store.
 
 #include <algorithm>
 #include <charconv>
@@ -17,6 +17,7 @@
 #include "backtest/synthetic_market.h"
 #include "backtest/timeframe.h"
 #include "storage/csv_bar_reader.h"
+#include "storage/fundamentals.h"
 #include "storage/market_store.h"
 
 namespace qf::app {
@@ -46,6 +47,22 @@ void RunImport(const ImportOptions& o) {
             << " (hash " << BarsContentHash(bars) << ")\n";
 }
 
+struct ImportFundamentalsOptions {
+  StoreOptions store;
+  std::string csv;
+};
+
+void RunImportFundamentals(const ImportFundamentalsOptions& o) {
+  const std::vector<Fundamentals> rows = ReadFundamentalsCsv(o.csv);
+  const std::string source =
+      "csv:" + std::filesystem::absolute(o.csv).lexically_normal().string();
+  const MarketStore store(o.store.store);
+  store.WriteFundamentals(rows, source);
+  std::cout << "imported fundamentals of " << rows.size() << " symbols from " << o.csv
+            << " into " << o.store.store << " (" << store.ReadFundamentals().rows.size()
+            << " symbols stored)\n";
+}
+
 struct SynthOptions {
   StoreOptions store;
   SynthConfig config;
@@ -57,13 +74,19 @@ void RunSynth(const SynthOptions& o) {
                              " symbols=" + std::to_string(o.config.symbols) +
                              " bars=" + std::to_string(o.config.bars) +
                              " timeframe=" + o.config.timeframe;
-  MarketStore(o.store.store).Write(market, source);
+  std::vector<std::string> symbols;
+  for (const BarSeries& bars : market) symbols.push_back(bars.symbol);
+  MarketStore(o.store.store)
+      .Write(market, SynthesizeFundamentals(symbols, o.config.seed), source);
   for (const BarSeries& bars : market) {
     std::cout << "wrote " << bars.symbol << "/" << bars.timeframe << ": " << bars.size()
               << " bars " << FormatIsoTime(bars.time.front()) << " .. "
               << FormatIsoTime(bars.time.back()) << " (hash " << BarsContentHash(bars)
               << ") into " << o.store.store << "\n";
   }
+  // On stderr: stdout keeps one line per series.
+  std::cerr << "wrote fundamentals of " << symbols.size() << " symbols into "
+            << o.store.store << "\n";
 }
 
 struct ListOptions {
@@ -197,9 +220,24 @@ void AddDataCommand(CLI::App& app) {
   AddStoreFlags(import_cmd, &import->store, true);
   import_cmd->callback([import] { RunImport(*import); });
 
+  auto fundamentals = std::make_shared<ImportFundamentalsOptions>();
+  CLI::App* fundamentals_cmd = data->add_subcommand(
+      "import-fundamentals",
+      "import company fundamentals (symbol, name, sector, market_cap, pe, "
+      "dividend_yield) from a CSV file");
+  fundamentals_cmd
+      ->add_option(
+          "--csv", fundamentals->csv,
+          "CSV file with a header row: symbol,name,sector,market_cap,pe,"
+          "dividend_yield (dividend_yield in percent; empty numbers are missing)")
+      ->required();
+  AddStoreFlag(fundamentals_cmd, &fundamentals->store);
+  fundamentals_cmd->callback([fundamentals] { RunImportFundamentals(*fundamentals); });
+
   auto synth = std::make_shared<SynthOptions>();
   CLI::App* synth_cmd = data->add_subcommand(
-      "synth", "write a deterministic synthetic market to the store");
+      "synth",
+      "write a deterministic synthetic market (bars and fundamentals) to the store");
   synth_cmd->add_option("--symbols", synth->config.symbols,
                         "number of symbols (default 4)");
   synth_cmd->add_option("--bars", synth->config.bars, "bars per symbol (default 2520)");

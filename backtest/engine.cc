@@ -81,7 +81,7 @@ std::vector<std::vector<Metrics>> EvaluateTargets(const Market& market,
 
 BacktestResult RunBacktest(const Market& market, const Strategy& strategy,
                            const ParamValues& p, const EngineConfig& config,
-                           const SplitSpec& split) {
+                           const SplitSpec& split, const CancelCheck& cancelled) {
   config.Validate();
   strategy.Validate(p);
   if (strategy.needs_pair() && !market.secondary) {
@@ -92,7 +92,22 @@ BacktestResult RunBacktest(const Market& market, const Strategy& strategy,
   r.segments = MakeSegments(market.size(), split);
   r.targets.resize(market.size());
   IndicatorCache cache;
-  ComputeTargets(market, strategy, p, config, cache, r.targets);
+  auto check = [&] {
+    if (cancelled && cancelled()) throw BacktestCancelled();
+  };
+  if (cancelled) {
+    check();
+    const auto generator = strategy.Bind(market, p, cache);
+    for (std::size_t begin = 0; begin < market.size(); begin += kCancelCheckBars) {
+      check();
+      const std::size_t n = std::min(kCancelCheckBars, market.size() - begin);
+      generator->Generate(begin, std::span(r.targets).subspan(begin, n));
+    }
+    ApplyTargetRules(0, r.targets, config);
+    check();
+  } else {
+    ComputeTargets(market, strategy, p, config, cache, r.targets);
+  }
 
   const int8_t* targets = r.targets.data();
   const auto all = EvaluateTargets(market, config, std::span(&targets, 1), r.segments);
@@ -113,6 +128,7 @@ BacktestResult RunBacktest(const Market& market, const Strategy& strategy,
   AccountSegment(
       f, config.costs.PerSide(), r.segments[0], exposure, acc,
       [&](std::size_t t, double e_hold, double e_new, const auto& moves) {
+        if (t % kCancelCheckBars == 0) check();
         r.equity[t] = acc.equity;
         if (e_new == e_hold) {
           trade_growth *= moves.total;

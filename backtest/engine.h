@@ -3,7 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "backtest/engine_config.h"
@@ -56,11 +58,25 @@ struct BacktestResult {
   std::vector<Trade> trades;
 };
 
+// Asked by a cancellable run, between blocks of kCancelCheckBars bars, whether to stop;
+// true stops it. Called on the thread that runs the backtest.
+using CancelCheck = std::function<bool()>;
+inline constexpr std::size_t kCancelCheckBars = 1 << 16;
+
+// Thrown by RunBacktest when its CancelCheck said stop.
+class BacktestCancelled : public std::runtime_error {
+ public:
+  BacktestCancelled() : std::runtime_error("backtest cancelled") {}
+};
+
 // Throws std::invalid_argument for invalid parameters, config or split, or a pair
-// strategy on a market without a second symbol.
+// strategy on a market without a second symbol. With `cancelled` set, targets are
+// generated and equity is accounted in blocks of kCancelCheckBars bars, asking it
+// before each block (and before the vectorised metrics pass), and BacktestCancelled
+// is thrown once it returns true; results are identical bit for bit either way.
 BacktestResult RunBacktest(const Market& market, const Strategy& strategy,
                            const ParamValues& p, const EngineConfig& config,
-                           const SplitSpec& split);
+                           const SplitSpec& split, const CancelCheck& cancelled = {});
 
 }  // namespace qf
 

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-numba python3-numpy python3-h5py python3-deap hyperfine
   slurm-wlm munge
+  libboost-dev curl wrk
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,118 +13,12 @@
 #include <vector>
 
 #include "backtest/calendar.h"
+#include "storage/csv_table_reader.h"
 
 namespace qf {
 namespace {
 
 constexpr double kEpochMillisThreshold = 1e11;
-
-// Reads a file line by line ('\n' or "\r\n" ends), refusing lines over the limit.
-class LineReader {
- public:
-  enum class Status { kLine, kEnd, kTooLong, kIoError };
-
-  explicit LineReader(std::FILE* file) : file_(file), buffer_(1 << 16) {}
-
-  Status Next(std::string& line) {
-    line.clear();
-    bool any = false;
-    while (true) {
-      if (pos_ == end_ && !Fill()) {
-        if (std::ferror(file_)) return Status::kIoError;
-        if (!any) return Status::kEnd;
-        break;
-      }
-      any = true;
-      const char* start = buffer_.data() + pos_;
-      const auto* newline =
-          static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
-      const std::size_t n =
-          newline != nullptr ? static_cast<std::size_t>(newline - start) : end_ - pos_;
-      if (line.size() + n > kMaxCsvLineBytes) return Status::kTooLong;
-      line.append(start, n);
-      pos_ += n;
-      if (newline != nullptr) {
-        ++pos_;
-        break;
-      }
-    }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    return Status::kLine;
-  }
-
- private:
-  bool Fill() {
-    end_ = std::fread(buffer_.data(), 1, buffer_.size(), file_);
-    pos_ = 0;
-    return end_ > 0;
-  }
-
-  std::FILE* file_;
-  std::vector<char> buffer_;
-  std::size_t pos_ = 0;
-  std::size_t end_ = 0;
-};
-
-bool IsBlank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Splits one CSV line into trimmed cells; a cell may be "quoted" with "" for a quote.
-// Returns an error reason, or "" on success.
-std::string SplitCells(std::string_view line, std::vector<std::string>& cells) {
-  cells.clear();
-  std::size_t pos = 0;
-  while (true) {
-    while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
-    std::string cell;
-    if (pos < line.size() && line[pos] == '"') {
-      ++pos;
-      bool closed = false;
-      while (pos < line.size()) {
-        if (line[pos] == '"') {
-          if (pos + 1 < line.size() && line[pos + 1] == '"') {
-            cell += '"';
-            pos += 2;
-            continue;
-          }
-          ++pos;
-          closed = true;
-          break;
-        }
-        cell += line[pos++];
-      }
-      if (!closed) return "unterminated quoted cell";
-      while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
-      if (pos < line.size() && line[pos] != ',') {
-        return "unexpected text after a quoted cell";
-      }
-    } else {
-      const std::size_t comma = line.find(',', pos);
-      const std::size_t stop = comma == std::string_view::npos ? line.size() : comma;
-      cell = std::string(Trim(line.substr(pos, stop - pos)));
-      pos = stop;
-    }
-    cells.push_back(std::move(cell));
-    if (pos >= line.size()) break;
-    ++pos;  // the comma
-  }
-  return "";
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 bool ParseInt64(std::string_view s, int64_t& out) {
   if (s.empty()) return false;
@@ -161,106 +55,24 @@ CsvError::CsvError(const std::string& path, int64_t line, const std::string& rea
 
 BarSeries ReadBarsCsv(const std::string& path, const std::string& symbol,
                       const std::string& timeframe) {
-  std::error_code fs_error;
-  if (std::filesystem::is_directory(path, fs_error)) {
-    throw CsvError(path, 0, "cannot read file: it is a directory");
-  }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                       &std::fclose);
-  if (file == nullptr) {
-    throw CsvError(path, 0, std::string("cannot read file: ") + std::strerror(errno));
-  }
-  LineReader reader(file.get());
-  std::string line;
-  int64_t line_no = 0;
-  auto next_line = [&]() {
-    const LineReader::Status status = reader.Next(line);
-    if (status == LineReader::Status::kEnd) return false;
-    ++line_no;
-    if (status == LineReader::Status::kIoError) {
-      throw CsvError(path, line_no, std::string("read error: ") + std::strerror(errno));
-    }
-    if (status == LineReader::Status::kTooLong) {
-      throw CsvError(path, line_no,
-                     "line longer than " + std::to_string(kMaxCsvLineBytes) + " bytes");
-    }
-    return true;
-  };
-
-  // Header.
-  if (!next_line()) throw CsvError(path, 1, "empty file (expected a header row)");
-  if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 byte-order mark
-  std::vector<std::string> header;
-  if (const std::string problem = SplitCells(line, header); !problem.empty()) {
-    throw CsvError(path, 1, "header: " + problem);
-  }
-  if (header.size() == 1 && header[0].empty()) {
-    throw CsvError(path, 1,
-                   "empty header row (expected time,open,high,low,close,volume)");
-  }
-  std::string header_list;
-  for (const std::string& name : header) {
-    header_list += (header_list.empty() ? "" : ", ") + name;
-  }
-  auto find_column = [&](std::initializer_list<const char*> names,
-                         const std::string& description) {
-    std::optional<std::size_t> found;
-    for (std::size_t i = 0; i < header.size(); ++i) {
-      const std::string lower = Lower(header[i]);
-      if (std::none_of(names.begin(), names.end(),
-                       [&](const char* n) { return lower == n; })) {
-        continue;
-      }
-      if (found) {
-        if (names.size() > 1) continue;  // first time column wins
-        throw CsvError(path, 1, "header has the column '" + lower + "' twice");
-      }
-      found = i;
-    }
-    if (!found) {
-      throw CsvError(
-          path, 1,
-          "header has no " + description + " column (header: " + header_list + ")");
-    }
-    return *found;
-  };
+  CsvTableReader reader(path, "time,open,high,low,close,volume");
+  const std::vector<std::string>& header = reader.header();
   Columns col;
-  col.time = find_column({"date", "datetime", "time", "timestamp"},
-                         "time (date, datetime, time or timestamp)");
-  col.open = find_column({"open"}, "'open'");
-  col.high = find_column({"high"}, "'high'");
-  col.low = find_column({"low"}, "'low'");
-  col.close = find_column({"close"}, "'close'");
-  col.volume = find_column({"volume"}, "'volume'");
+  col.time = reader.FindColumn({"date", "datetime", "time", "timestamp"},
+                               "time (date, datetime, time or timestamp)");
+  col.open = reader.FindColumn({"open"}, "'open'");
+  col.high = reader.FindColumn({"high"}, "'high'");
+  col.low = reader.FindColumn({"low"}, "'low'");
+  col.close = reader.FindColumn({"close"}, "'close'");
+  col.volume = reader.FindColumn({"volume"}, "'volume'");
 
   BarSeries bars;
   bars.symbol = symbol;
   bars.timeframe = timeframe;
   std::vector<std::string> cells;
-  int64_t first_blank_line = 0;
   int64_t previous_line = 0;
-  while (next_line()) {
-    if (IsBlank(line)) {
-      if (first_blank_line == 0) first_blank_line = line_no;
-      continue;
-    }
-    if (first_blank_line != 0) {
-      throw CsvError(path, first_blank_line, "blank line between data rows");
-    }
-    if (static_cast<int64_t>(bars.size()) >= kMaxCsvRows) {
-      throw CsvError(path, line_no,
-                     "more than " + std::to_string(kMaxCsvRows) + " data rows");
-    }
-    if (const std::string problem = SplitCells(line, cells); !problem.empty()) {
-      throw CsvError(path, line_no, problem);
-    }
-    if (cells.size() != header.size()) {
-      throw CsvError(path, line_no,
-                     std::string(cells.size() < header.size() ? "too few" : "too many") +
-                         " cells: expected " + std::to_string(header.size()) +
-                         ", found " + std::to_string(cells.size()));
-    }
-
+  while (reader.NextRow(cells)) {
+    const int64_t line_no = reader.line();
     const std::string& time_cell = cells[col.time];
     int64_t t = 0;
     int64_t integer = 0;

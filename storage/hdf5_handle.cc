@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <type_traits>
@@ -280,6 +281,91 @@ std::vector<int64_t> Location::ReadInt64Column(const std::string& name) const {
 
 std::vector<double> Location::ReadDoubleColumn(const std::string& name) const {
   return ReadColumnImpl<double>(handle_.get(), name, ChildPath(name), file_);
+}
+
+void Location::WriteStringColumn(const std::string& name,
+                                 std::span<const std::string> values) const {
+  SilenceErrorStack();
+  const std::string path = ChildPath(name);
+  std::size_t width = 1;
+  for (const std::string& v : values) width = std::max(width, v.size());
+  std::string packed(width * values.size(), '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::memcpy(packed.data() + i * width, values[i].data(), values[i].size());
+  }
+  Handle type = Check(Handle::Kind::kDatatype, H5Tcopy(H5T_C_S1),
+                      "create string type for", path, file_);
+  CheckStatus(H5Tset_size(type.get(), width), "size string type for", path, file_);
+  CheckStatus(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "pad string type for", path,
+              file_);
+  CheckStatus(H5Tset_cset(type.get(), H5T_CSET_UTF8), "set charset for", path, file_);
+  const hsize_t dims[1] = {static_cast<hsize_t>(values.size())};
+  Handle space = Check(Handle::Kind::kDataspace, H5Screate_simple(1, dims, nullptr),
+                       "create dataspace for", path, file_);
+  Handle dcpl = Check(Handle::Kind::kPlist, H5Pcreate(H5P_DATASET_CREATE),
+                      "create properties for", path, file_);
+  CheckStatus(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "set layout of", path, file_);
+  Handle dataset = Check(Handle::Kind::kDataset,
+                         H5Dcreate2(handle_.get(), name.c_str(), type.get(), space.get(),
+                                    H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                         "create dataset", path, file_);
+  CheckStatus(
+      H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()),
+      "write dataset", path, file_);
+  if (!dataset.Close()) Fail("close dataset", path, file_);
+}
+
+std::vector<std::string> Location::ReadStringColumn(const std::string& name) const {
+  SilenceErrorStack();
+  const std::string path = ChildPath(name);
+  Handle dataset =
+      Check(Handle::Kind::kDataset, H5Dopen2(handle_.get(), name.c_str(), H5P_DEFAULT),
+            "open dataset", path, file_);
+  Handle type = Check(Handle::Kind::kDatatype, H5Dget_type(dataset.get()), "get type of",
+                      path, file_);
+  if (H5Tget_class(type.get()) != H5T_STRING) {
+    throw StoreError("dataset '" + path + "' in '" + file_ + "' does not hold strings");
+  }
+  Handle space = Check(Handle::Kind::kDataspace, H5Dget_space(dataset.get()),
+                       "get dataspace of", path, file_);
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) {
+    throw StoreError("dataset '" + path + "' in '" + file_ + "' is not one-dimensional");
+  }
+  hsize_t dims[1] = {0};
+  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) < 0) {
+    Fail("get size of", path, file_);
+  }
+  const auto n = static_cast<std::size_t>(dims[0]);
+  std::vector<std::string> values(n);
+  if (n == 0) return values;
+  const htri_t variable = H5Tis_variable_str(type.get());
+  if (variable < 0) Fail("get type of", path, file_);
+  if (variable > 0) {
+    Handle memtype = Check(Handle::Kind::kDatatype, H5Tcopy(H5T_C_S1),
+                           "create string type for", path, file_);
+    CheckStatus(H5Tset_size(memtype.get(), H5T_VARIABLE), "size string type for", path,
+                file_);
+    std::vector<char*> texts(n, nullptr);
+    CheckStatus(H5Dread(dataset.get(), memtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                        texts.data()),
+                "read dataset", path, file_);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (texts[i] != nullptr) values[i] = texts[i];
+    }
+    H5Dvlen_reclaim(memtype.get(), space.get(), H5P_DEFAULT, texts.data());
+    return values;
+  }
+  const std::size_t width = H5Tget_size(type.get());
+  if (width == 0) Fail("get size of", path, file_);
+  std::string packed(width * n, '\0');
+  CheckStatus(
+      H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()),
+      "read dataset", path, file_);
+  for (std::size_t i = 0; i < n; ++i) {
+    const char* start = packed.data() + i * width;
+    values[i].assign(start, strnlen(start, width));
+  }
+  return values;
 }
 
 bool Location::IsContiguous(const std::string& name) const {

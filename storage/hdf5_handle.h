@@ -72,6 +72,13 @@ class Location {
   // Reads a one-dimensional dataset, converting to the native type.
   std::vector<int64_t> ReadInt64Column(const std::string& name) const;
   std::vector<double> ReadDoubleColumn(const std::string& name) const;
+  // Creates a one-dimensional CONTIGUOUS dataset of fixed-length, NUL-padded UTF-8
+  // strings (as wide as the longest value, at least 1 byte) holding `values`, which
+  // must not be empty and must not contain NUL bytes.
+  void WriteStringColumn(const std::string& name,
+                         std::span<const std::string> values) const;
+  // Reads a one-dimensional dataset of fixed- or variable-length strings.
+  std::vector<std::string> ReadStringColumn(const std::string& name) const;
   // True when dataset `name` uses the contiguous storage layout.
   bool IsContiguous(const std::string& name) const;
   // True when dataset `name` holds integers (false: floating point).

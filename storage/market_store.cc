@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -59,7 +61,7 @@ h5::File OpenForRead(const std::string& path) {
 std::vector<SeriesKey> ListKeys(const h5::File& file) {
   std::vector<SeriesKey> keys;
   for (const std::string& symbol : file.ChildNames()) {
-    if (!file.IsGroup(symbol)) continue;
+    if (symbol == kFundamentalsGroup || !file.IsGroup(symbol)) continue;
     const h5::Group group = file.OpenGroup(symbol);
     for (const std::string& timeframe : group.ChildNames()) {
       if (group.IsGroup(timeframe)) keys.emplace_back(symbol, timeframe);
@@ -173,7 +175,7 @@ void ValidateSymbolName(const std::string& symbol) {
            c == '.' || c == '_' || c == '-';
   });
   if (symbol.empty() || symbol.size() > kMaxSymbolLength || !valid_chars ||
-      symbol == "." || symbol == "..") {
+      symbol == "." || symbol == ".." || symbol == kFundamentalsGroup) {
     throw std::invalid_argument("invalid symbol '" + symbol +
                                 "': expected 1 to 32 characters from A-Z a-z 0-9 . _ -");
   }
@@ -270,19 +272,20 @@ BarSeries MarketStore::Read(const std::string& symbol,
   return bars;
 }
 
-void MarketStore::Write(const std::vector<BarSeries>& series,
-                        const std::string& source) const {
-  ValidateForWrite(series);
+namespace {
 
+// Rewrites the store at `path` atomically: every series not in `replaced` and, unless
+// `drop_fundamentals`, the fundamentals group are copied from the old file (if any),
+// then `add(out)` writes the rest.
+void RewriteStore(const std::string& path, const std::set<SeriesKey>& replaced,
+                  bool drop_fundamentals,
+                  const std::function<void(const h5::File& out)>& add) {
   // Write next to the real file when the store path is a symlink.
   std::error_code ec;
-  const bool exists = fs::exists(path_, ec);
-  std::string target = path_;
-  if (exists && fs::is_symlink(path_, ec)) target = fs::canonical(path_).string();
+  const bool exists = fs::exists(path, ec);
+  std::string target = path;
+  if (exists && fs::is_symlink(path, ec)) target = fs::canonical(path).string();
   if (exists) RequireStoreFile(target);  // never replace something that is not a store
-
-  std::set<SeriesKey> replaced;
-  for (const BarSeries& bars : series) replaced.emplace(bars.symbol, bars.timeframe);
 
   WriteFileAtomically(target, [&](const std::string& temp) {
     std::optional<h5::File> old;
@@ -295,14 +298,139 @@ void MarketStore::Write(const std::vector<BarSeries>& series,
         const h5::Group to = OpenOrCreateGroup(out, symbol);
         from.CopyChild(timeframe, to, timeframe);
       }
+      if (!drop_fundamentals && old->IsGroup(kFundamentalsGroup)) {
+        old->CopyChild(kFundamentalsGroup, out, kFundamentalsGroup);
+      }
     }
+    add(out);
+    out.Close();
+  });
+}
+
+std::vector<Fundamentals> ReadFundamentalRows(const h5::File& file,
+                                              const std::string& path) {
+  std::vector<Fundamentals> rows;
+  if (!file.IsGroup(kFundamentalsGroup)) return rows;
+  const h5::Group g = file.OpenGroup(kFundamentalsGroup);
+  const auto symbols = g.ReadStringColumn("symbol");
+  const auto names = g.ReadStringColumn("name");
+  const auto sectors = g.ReadStringColumn("sector");
+  const auto caps = g.ReadDoubleColumn("market_cap");
+  const auto pes = g.ReadDoubleColumn("pe");
+  const auto yields = g.ReadDoubleColumn("dividend_yield");
+  const std::size_t n = symbols.size();
+  if (names.size() != n || sectors.size() != n || caps.size() != n || pes.size() != n ||
+      yields.size() != n || g.ReadInt64Attribute("rows") != static_cast<int64_t>(n)) {
+    throw StoreError("'/" + std::string(kFundamentalsGroup) + "' in store '" + path +
+                     "' is damaged: its columns differ in length");
+  }
+  rows.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    rows[i] = Fundamentals{symbols[i], names[i], sectors[i], caps[i], pes[i], yields[i]};
+  }
+  return rows;
+}
+
+}  // namespace
+
+namespace {
+
+// Validates `rows` and merges them into the fundamentals stored at `path` (if any).
+std::map<std::string, Fundamentals> MergeFundamentals(
+    const MarketStore& store, const std::vector<Fundamentals>& rows) {
+  if (const std::string problem = ValidateFundamentals(rows); !problem.empty()) {
+    throw std::invalid_argument("fundamentals: " + problem);
+  }
+  if (rows.empty()) throw std::invalid_argument("fundamentals: no rows to write");
+  std::map<std::string, Fundamentals> merged;
+  std::error_code ec;
+  if (fs::exists(store.path(), ec)) {
+    for (Fundamentals& f : store.ReadFundamentals().rows) merged[f.symbol] = std::move(f);
+  }
+  for (const Fundamentals& f : rows) merged[f.symbol] = f;
+  if (merged.size() > kMaxFundamentalsRows) {
+    throw std::invalid_argument("fundamentals: more than " +
+                                std::to_string(kMaxFundamentalsRows) + " symbols");
+  }
+  return merged;
+}
+
+void WriteFundamentalsGroup(const h5::File& out,
+                            const std::map<std::string, Fundamentals>& merged,
+                            const std::string& source, const std::string& written_at) {
+  std::vector<std::string> symbols, names, sectors;
+  std::vector<double> caps, pes, yields;
+  for (const auto& [symbol, f] : merged) {
+    symbols.push_back(f.symbol);
+    names.push_back(f.name);
+    sectors.push_back(f.sector);
+    caps.push_back(f.market_cap);
+    pes.push_back(f.pe);
+    yields.push_back(f.dividend_yield);
+  }
+  const h5::Group g = out.CreateGroup(kFundamentalsGroup);
+  g.WriteStringColumn("symbol", symbols);
+  g.WriteStringColumn("name", names);
+  g.WriteStringColumn("sector", sectors);
+  g.WriteColumn("market_cap", std::span<const double>(caps));
+  g.WriteColumn("pe", std::span<const double>(pes));
+  g.WriteColumn("dividend_yield", std::span<const double>(yields));
+  g.WriteInt64Attribute("rows", static_cast<int64_t>(symbols.size()));
+  g.WriteStringAttribute("source", source);
+  g.WriteStringAttribute("written_at", written_at);
+}
+
+}  // namespace
+
+void MarketStore::Write(const std::vector<BarSeries>& series,
+                        const std::string& source) const {
+  ValidateForWrite(series);
+  std::set<SeriesKey> replaced;
+  for (const BarSeries& bars : series) replaced.emplace(bars.symbol, bars.timeframe);
+  RewriteStore(path_, replaced, false, [&](const h5::File& out) {
     const std::string written_at = NowIsoUtc();
     for (const BarSeries& bars : series) {
       const h5::Group symbol_group = OpenOrCreateGroup(out, bars.symbol);
       WriteSeries(symbol_group.CreateGroup(bars.timeframe), bars, source, written_at);
     }
-    out.Close();
   });
+}
+
+void MarketStore::WriteFundamentals(const std::vector<Fundamentals>& rows,
+                                    const std::string& source) const {
+  const auto merged = MergeFundamentals(*this, rows);
+  RewriteStore(path_, {}, true, [&](const h5::File& out) {
+    WriteFundamentalsGroup(out, merged, source, NowIsoUtc());
+  });
+}
+
+void MarketStore::Write(const std::vector<BarSeries>& series,
+                        const std::vector<Fundamentals>& rows,
+                        const std::string& source) const {
+  ValidateForWrite(series);
+  const auto merged = MergeFundamentals(*this, rows);
+  std::set<SeriesKey> replaced;
+  for (const BarSeries& bars : series) replaced.emplace(bars.symbol, bars.timeframe);
+  RewriteStore(path_, replaced, true, [&](const h5::File& out) {
+    const std::string written_at = NowIsoUtc();
+    for (const BarSeries& bars : series) {
+      const h5::Group symbol_group = OpenOrCreateGroup(out, bars.symbol);
+      WriteSeries(symbol_group.CreateGroup(bars.timeframe), bars, source, written_at);
+    }
+    WriteFundamentalsGroup(out, merged, source, written_at);
+  });
+}
+
+FundamentalsTable MarketStore::ReadFundamentals() const {
+  const h5::File file = OpenForRead(path_);
+  FundamentalsTable table;
+  table.rows = ReadFundamentalRows(file, path_);
+  if (file.IsGroup(kFundamentalsGroup)) {
+    const h5::Group g = file.OpenGroup(kFundamentalsGroup);
+    table.source = g.ReadStringAttribute("source");
+    table.written_at = g.ReadStringAttribute("written_at");
+  }
+  return table;
 }
 
 }  // namespace qf

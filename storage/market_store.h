@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backtest/bar_series.h"
+#include "storage/fundamentals.h"
 #include "storage/store_error.h"
 
 namespace qf {
@@ -23,8 +24,18 @@ struct SeriesInfo {
   std::string written_at;  // ISO UTC time of the write, e.g. "2024-05-01T12:00:00Z"
 };
 
+// Name of the store's group of fundamentals; not a valid symbol.
+inline constexpr const char* kFundamentalsGroup = "fundamentals";
+
+// Fundamentals as stored, with where they came from.
+struct FundamentalsTable {
+  std::vector<Fundamentals> rows;  // sorted by symbol
+  std::string source;              // of the last write, e.g. "csv:/data/f.csv"
+  std::string written_at;          // ISO UTC time of the last write
+};
+
 // Throws std::invalid_argument unless `symbol` matches [A-Za-z0-9._-]{1,32} and is not
-// "." or ".." (symbols become HDF5 link names).
+// ".", ".." or kFundamentalsGroup (symbols become HDF5 link names).
 void ValidateSymbolName(const std::string& symbol);
 
 // Fingerprint of the bars: XXH3_64bits over the raw little-endian column bytes in the
@@ -68,6 +79,19 @@ class MarketStore {
   // path + ".tmp.<pid>", fsyncs it and renames it over the store. On any failure the
   // store file is left untouched and the temp file is removed.
   void Write(const std::vector<BarSeries>& series, const std::string& source) const;
+
+  // Merges `rows` into the stored fundamentals (a stored symbol is replaced, others
+  // kept) and rewrites the file atomically as Write does, keeping every series;
+  // creates the file when missing. Throws std::invalid_argument
+  // (ValidateFundamentals) before touching anything.
+  void WriteFundamentals(const std::vector<Fundamentals>& rows,
+                         const std::string& source) const;
+  // Write and WriteFundamentals in one atomic rewrite (all checks first).
+  void Write(const std::vector<BarSeries>& series, const std::vector<Fundamentals>& rows,
+             const std::string& source) const;
+  // The stored fundamentals; empty rows when the store has none. Throws StoreError for
+  // a missing store or a damaged table.
+  FundamentalsTable ReadFundamentals() const;
 
  private:
   std::string path_;

@@ -46,6 +46,31 @@ CREATE TABLE experiment_evaluations(
 CREATE INDEX evaluations_by_fingerprint ON experiment_evaluations(fingerprint);
 )sql";
 
+// What version 2 adds to version 1: the services' tables (algorithm run history and
+// saved screener filters). Applied to new registries after kSchemaV1 and to version-1
+// registries by the migration in OpenRegistry.
+constexpr const char* kSchemaV2Additions = R"sql(
+CREATE TABLE algorithm_runs(
+  run_id TEXT PRIMARY KEY NOT NULL,
+  algorithm TEXT NOT NULL,
+  symbol TEXT NOT NULL,
+  request TEXT NOT NULL,
+  status TEXT NOT NULL
+    CHECK (status IN ('running', 'finished', 'failed', 'cancelled')),
+  owner TEXT NOT NULL,
+  stop_requested INTEGER NOT NULL DEFAULT 0,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  result TEXT,
+  error TEXT);
+CREATE INDEX algorithm_runs_by_start ON algorithm_runs(started_at);
+CREATE TABLE screener_filters(
+  name TEXT PRIMARY KEY NOT NULL,
+  criteria TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+)sql";
+
 struct Identity {
   int64_t application_id = 0;
   int64_t user_version = 0;
@@ -113,10 +138,24 @@ void CreateSchema(SqliteDb& db, const std::string& path) {
   CheckIdentity(path, id);
   if (id.empty()) {
     db.Exec(kSchemaV1);
+    db.Exec(kSchemaV2Additions);
     db.Exec("PRAGMA application_id = " + std::to_string(kRegistryApplicationId));
     db.Exec("PRAGMA user_version = " + std::to_string(kRegistrySchemaVersion));
   }
   create.Commit();
+}
+
+// Brings a registry of an older schema version up to kRegistrySchemaVersion in one
+// transaction (so a failure leaves it as it was), unless another writer did first.
+void Migrate(SqliteDb& db, const std::string& path) {
+  Transaction migrate(db);
+  const Identity id = ReadIdentity(db);
+  CheckIdentity(path, id);
+  if (id.user_version == 1) {
+    db.Exec(kSchemaV2Additions);
+    db.Exec("PRAGMA user_version = 2");
+  }
+  migrate.Commit();
 }
 
 // Creates a registry at `path` whole: built in a temporary file next to it and linked
@@ -176,6 +215,7 @@ SqliteDb OpenRegistry(const std::string& path, OpenMode mode) {
   // loss (not a crash) can drop the last ones; saves an fsync per transaction.
   db->Exec("PRAGMA synchronous = NORMAL");
   if (id.empty()) CreateSchema(*db, path);  // an empty file: made a registry in place
+  if (!id.empty() && id.user_version < kRegistrySchemaVersion) Migrate(*db, path);
   return std::move(*db);
 }
 

@@ -9,12 +9,16 @@
 namespace qf {
 
 // The registry is one SQLite file (WAL journaling) holding the experiment registry
-// (table experiments, see ExperimentRegistry) and the result cache (tables cache and
-// experiment_evaluations, see ResultCache). It is marked with PRAGMA application_id =
+// (table experiments, see ExperimentRegistry), the result cache (tables cache and
+// experiment_evaluations, see ResultCache) and, from schema version 2, the services'
+// state (tables algorithm_runs, see AlgorithmRunLog, and screener_filters, see
+// SavedScreenerFilters). It is marked with PRAGMA application_id =
 // kRegistryApplicationId and PRAGMA user_version = the schema version.
 inline constexpr int32_t kRegistryApplicationId = 0x51466172;  // "QFar"
-// Bump with a migration in OpenRegistry when the tables change.
-inline constexpr int kRegistrySchemaVersion = 1;
+// Bump with a migration in OpenRegistry when the tables change. Version 2 added the
+// services' tables; writable opens migrate a version-1 registry in place (one
+// transaction), read-only opens read it as it is (its version-1 tables are unchanged).
+inline constexpr int kRegistrySchemaVersion = 2;
 
 // Opens the registry at `path` and checks that it is one. Throws DatabaseError naming
 // the path and changes nothing on disk when:

@@ -1,0 +1,548 @@
+#include "mpi/service_router.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+
+#include "mpi/messaging.h"
+#include "mpi/service_wire.h"
+
+namespace qf::mpi {
+
+using namespace internal;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+enum RouterTag : int {
+  kServeRequestTag = 201,   // head -> worker: EncodeServiceRequest
+  kServeResponseTag = 202,  // worker -> head: EncodeServiceResponse
+  kStartReplicaTag = 203,   // head -> worker: u32 replica id + service name
+  kStopReplicaTag = 204,    // head -> worker: u32 replica id
+  kReleaseTag = 205,        // head -> worker: leave ServeReplicas
+};
+
+double Now() {
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
+std::string U32(uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
+uint32_t ReadU32(const std::string& s) {
+  uint32_t v = 0;
+  if (s.size() >= 4) std::memcpy(&v, s.data(), 4);
+  return v;
+}
+
+}  // namespace
+
+struct ServiceRouter::State {
+  struct Pending {
+    services::Request request;
+    Reply reply;
+  };
+  struct Worker {
+    MPI_Comm comm;
+    int rank;
+    std::string name;
+    bool spawned = false;
+    bool local = false;  // the head itself
+    bool released = false;
+    int replicas = 0;
+    double empty_since = 0;
+  };
+  struct Replica {
+    uint32_t id;
+    std::size_t worker;
+    int ongoing = 0;
+    bool draining = false;
+    std::unique_ptr<services::Service> local{};  // replicas on the head
+  };
+  struct Service {
+    services::Autoscaler autoscaler;
+    std::vector<Replica> replicas{};
+    std::deque<Pending> queue{};
+    int target = 0;
+    uint64_t handled = 0, rejected = 0;
+  };
+  struct InFlight {
+    std::string service;
+    uint32_t replica;
+    Reply reply;
+  };
+
+  MpiRuntime& runtime;
+  RouterOptions options;
+  std::map<std::string, Service> services;
+  std::vector<Worker> workers;
+  std::map<uint64_t, InFlight> in_flight;
+  uint64_t next_request = 1;
+  uint32_t next_replica = 1;
+  int spawned = 0;
+  double last_spawn = -1e9;
+  Outbox outbox;
+
+  // Shared with other threads.
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<std::function<void()>> inbox;
+  bool stop_requested = false;
+  double drain_seconds = 10;
+
+  State(MpiRuntime& r, RouterOptions o) : runtime(r), options(std::move(o)) {}
+
+  void Event(const std::string& text) {
+    if (options.on_event) options.on_event(text);
+  }
+
+  Replica* FindReplica(const std::string& service, uint32_t id) {
+    auto it = services.find(service);
+    if (it == services.end()) return nullptr;
+    for (auto& r : it->second.replicas) {
+      if (r.id == id) return &r;
+    }
+    return nullptr;
+  }
+
+  int Live(const Service& s) const {
+    int n = 0;
+    for (const auto& r : s.replicas) n += r.draining ? 0 : 1;
+    return n;
+  }
+
+  // A worker with room for one more replica, spawning one if allowed.
+  std::optional<std::size_t> PlaceReplica() {
+    for (std::size_t w = 0; w < workers.size(); ++w) {
+      if (!workers[w].released && !workers[w].local &&
+          workers[w].replicas < options.replicas_per_worker) {
+        return w;
+      }
+    }
+    const double now = Now();
+    if (runtime.active() && spawned < options.max_spawned_workers &&
+        now - last_spawn >= options.spawn_cooldown_seconds) {
+      std::string error;
+      if (Spawn(error)) return workers.size() - 1;
+      Event("could not spawn a worker: " + error);
+    }
+    const bool any_worker = std::any_of(workers.begin(), workers.end(), [](const Worker& w) {
+      return !w.released && !w.local;
+    });
+    if (!any_worker) {  // nothing else: the head hosts replicas itself
+      for (std::size_t w = 0; w < workers.size(); ++w) {
+        if (workers[w].local) return w;
+      }
+      workers.push_back({MPI_COMM_NULL, 0, "head", false, true});
+      return workers.size() - 1;
+    }
+    return std::nullopt;
+  }
+
+  bool Spawn(std::string& error) {
+    last_spawn = Now();
+    std::vector<char*> argv;
+    for (const auto& a : runtime.arguments()) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    MPI_Comm inter = MPI_COMM_NULL;
+    int code = MPI_SUCCESS;
+    const auto t0 = Clock::now();
+    const int rc = MPI_Comm_spawn(runtime.executable().c_str(), argv.data(), 1, MPI_INFO_NULL,
+                                  0, MPI_COMM_SELF, &inter, &code);
+    if (rc != MPI_SUCCESS || code != MPI_SUCCESS || inter == MPI_COMM_NULL) {
+      char text[MPI_MAX_ERROR_STRING] = "";
+      int length = 0;
+      MPI_Error_string(rc != MPI_SUCCESS ? rc : code, text, &length);
+      error = std::string(text, static_cast<std::size_t>(length));
+      return false;
+    }
+    MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
+    ++spawned;
+    workers.push_back({inter, 0, "spawned " + std::to_string(spawned), true});
+    workers.back().empty_since = Now();
+    Event("spawned worker '" + workers.back().name + "' in " +
+          std::to_string(std::chrono::duration<double>(Clock::now() - t0).count()) + " s");
+    return true;
+  }
+
+  bool StartReplica(const std::string& name) {
+    const auto w = PlaceReplica();
+    if (!w) return false;
+    Worker& worker = workers[*w];
+    Replica replica{next_replica++, *w};
+    if (worker.local) {
+      try {
+        replica.local = options.make_local(name);
+      } catch (const std::exception& e) {
+        Event("cannot start a " + name + " replica on the head: " + e.what());
+        return false;
+      }
+    } else {
+      outbox.Send(U32(replica.id) + name, worker.comm, worker.rank, kStartReplicaTag);
+    }
+    ++worker.replicas;
+    Event("started " + name + " replica " + std::to_string(replica.id) + " on " + worker.name);
+    services.at(name).replicas.push_back(std::move(replica));
+    return true;
+  }
+
+  // Stops drained replicas; releases spawned workers empty for long enough.
+  void Retire() {
+    for (auto& [name, s] : services) {
+      for (auto it = s.replicas.begin(); it != s.replicas.end();) {
+        if (!it->draining || it->ongoing > 0) {
+          ++it;
+          continue;
+        }
+        Worker& worker = workers[it->worker];
+        if (!worker.local) outbox.Send(U32(it->id), worker.comm, worker.rank, kStopReplicaTag);
+        if (--worker.replicas == 0) worker.empty_since = Now();
+        Event("stopped " + name + " replica " + std::to_string(it->id) + " on " + worker.name);
+        it = s.replicas.erase(it);
+      }
+    }
+    const double now = Now();
+    for (auto& w : workers) {
+      if (w.spawned && !w.released && w.replicas == 0 &&
+          now - w.empty_since >= options.release_delay_seconds) {
+        Release(w);
+        Event("released worker '" + w.name + "'");
+      }
+    }
+  }
+
+  void Release(Worker& w) {
+    if (w.released || w.local) return;
+    w.released = true;
+    outbox.Send(Bytes(), w.comm, w.rank, kReleaseTag);
+    if (w.spawned) {
+      outbox.Drain(std::chrono::seconds(5));
+      MPI_Comm_disconnect(&w.comm);
+    }
+  }
+
+  void Autoscale() {
+    const double now = Now();
+    for (auto& [name, s] : services) {
+      int load = static_cast<int>(s.queue.size());
+      for (const auto& r : s.replicas) load += r.ongoing;
+      const int live = Live(s);
+      s.target = s.autoscaler.Decide(live, load, now);
+      for (int n = live; n < s.target; ++n) {
+        if (!StartReplica(name)) break;
+      }
+      // Drain the surplus, newest first and on spawned workers first, so that spawned
+      // workers empty and can be released.
+      for (int n = live; n > s.target; --n) {
+        Replica* pick = nullptr;
+        auto rank = [&](const Replica& r) {
+          return std::pair(workers[r.worker].spawned, r.id);
+        };
+        for (auto& r : s.replicas) {
+          if (!r.draining && (pick == nullptr || rank(r) > rank(*pick))) pick = &r;
+        }
+        if (pick == nullptr) break;
+        pick->draining = true;
+      }
+    }
+    Retire();
+  }
+
+  // Sends queued requests to replicas with room.
+  void Dispatch(const std::string& name) {
+    Service& s = services.at(name);
+    const int max_ongoing = s.autoscaler.policy().max_ongoing_requests;
+    while (!s.queue.empty()) {
+      Replica* pick = nullptr;
+      for (auto& r : s.replicas) {
+        if (!r.draining && r.ongoing < max_ongoing &&
+            (pick == nullptr || r.ongoing < pick->ongoing)) {
+          pick = &r;
+        }
+      }
+      if (pick == nullptr) return;
+      Pending p = std::move(s.queue.front());
+      s.queue.pop_front();
+      Worker& worker = workers[pick->worker];
+      if (worker.local) {
+        services::Response response;
+        try {
+          response = pick->local->Handle(p.request);
+        } catch (const std::exception& e) {
+          response = services::JsonError(500, "internal", e.what());
+        }
+        ++s.handled;
+        p.reply(std::move(response));
+        continue;
+      }
+      const uint64_t id = next_request++;
+      ++pick->ongoing;
+      in_flight[id] = {name, pick->id, std::move(p.reply)};
+      outbox.Send(EncodeServiceRequest(id, pick->id, p.request), worker.comm, worker.rank,
+                  kServeRequestTag);
+    }
+  }
+
+  void Accept(const std::string& name, services::Request request, Reply reply) {
+    auto it = services.find(name);
+    if (it == services.end()) {
+      reply(services::JsonError(404, "not_found", "no service '" + name + "'"));
+      return;
+    }
+    Service& s = it->second;
+    const auto& policy = s.autoscaler.policy();
+    int room = 0;
+    for (const auto& r : s.replicas) {
+      if (!r.draining) room += std::max(0, policy.max_ongoing_requests - r.ongoing);
+    }
+    if (room == 0 && static_cast<int>(s.queue.size()) >= policy.max_queued_requests) {
+      ++s.rejected;
+      services::Response busy = services::JsonError(
+          503, "overloaded", "every " + name + " replica is busy and its queue is full");
+      busy.headers.emplace_back("Retry-After", "1");
+      reply(std::move(busy));
+      return;
+    }
+    s.queue.push_back({std::move(request), std::move(reply)});
+    Dispatch(name);
+  }
+
+  // Receives one message from any worker; false when there was none.
+  bool Receive() {
+    bool world_probed = false;
+    for (std::size_t w = 0; w < workers.size(); ++w) {
+      Worker& worker = workers[w];
+      if (worker.local || worker.released) continue;
+      if (worker.comm == MPI_COMM_WORLD) {
+        if (world_probed) continue;
+        world_probed = true;
+      }
+      MPI_Message message;
+      MPI_Status status;
+      int flag = 0;
+      if (MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, worker.comm, &flag, &message, &status) !=
+              MPI_SUCCESS ||
+          flag == 0) {
+        continue;
+      }
+      Received r = Take(message, status);
+      if (r.tag != kServeResponseTag) return true;
+      uint64_t id = 0;
+      services::Response response;
+      try {
+        response = DecodeServiceResponse(r.bytes, id);
+      } catch (const std::exception&) {
+        return true;
+      }
+      auto it = in_flight.find(id);
+      if (it == in_flight.end()) return true;
+      InFlight done = std::move(it->second);
+      in_flight.erase(it);
+      if (Replica* replica = FindReplica(done.service, done.replica)) --replica->ongoing;
+      ++services.at(done.service).handled;
+      done.reply(std::move(response));
+      Dispatch(done.service);
+      return true;
+    }
+    return false;
+  }
+};
+
+ServiceRouter::ServiceRouter(MpiRuntime& runtime, RouterOptions options)
+    : state_(std::make_unique<State>(runtime, std::move(options))) {
+  State& s = *state_;
+  for (const auto& [name, policy] : s.options.services) {
+    policy.Validate();
+    s.services.emplace(name, State::Service{services::Autoscaler(policy)});
+  }
+  if (runtime.active()) {
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+    for (int r = 1; r < runtime.size(); ++r) {
+      s.workers.push_back({MPI_COMM_WORLD, r, "rank " + std::to_string(r)});
+    }
+  }
+}
+
+ServiceRouter::~ServiceRouter() = default;
+
+void ServiceRouter::Submit(const std::string& service, services::Request request,
+                           Reply reply) {
+  Post([this, service, request = std::move(request), reply = std::move(reply)]() mutable {
+    state_->Accept(service, std::move(request), std::move(reply));
+  });
+}
+
+void ServiceRouter::Post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->inbox.push_back(std::move(fn));
+  }
+  state_->wake.notify_one();
+}
+
+void ServiceRouter::Stop(double drain_seconds) {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stop_requested = true;
+    state_->drain_seconds = drain_seconds;
+  }
+  state_->wake.notify_one();
+}
+
+void ServiceRouter::Run() {
+  State& s = *state_;
+  s.Autoscale();  // the minimum replicas at once
+  double last_tick = Now();
+  std::chrono::microseconds sleep(10);
+  std::optional<double> drain_deadline;
+  while (true) {
+    bool busy = false;
+    std::deque<std::function<void()>> jobs;
+    bool stopping = false;
+    {
+      std::lock_guard lock(s.mutex);
+      jobs.swap(s.inbox);
+      stopping = s.stop_requested;
+      if (stopping && !drain_deadline) drain_deadline = Now() + s.drain_seconds;
+    }
+    for (auto& job : jobs) job();
+    busy = !jobs.empty();
+    while (s.Receive()) busy = true;
+    s.outbox.Reap();
+    if (Now() - last_tick >= 0.1) {
+      s.Autoscale();
+      last_tick = Now();
+    }
+    if (stopping) {
+      bool queued = false;
+      for (const auto& [name, svc] : s.services) queued |= !svc.queue.empty();
+      if ((s.in_flight.empty() && !queued) || Now() >= *drain_deadline) break;
+    }
+    if (busy) {
+      sleep = std::chrono::microseconds(10);
+      continue;
+    }
+    const auto cap = s.in_flight.empty() ? std::chrono::microseconds(5000)
+                                         : std::chrono::microseconds(500);
+    std::unique_lock lock(s.mutex);
+    s.wake.wait_for(lock, sleep, [&] { return !s.inbox.empty() || s.stop_requested != stopping; });
+    sleep = std::min(sleep * 2, cap);
+  }
+  // Unanswered requests get 503; every worker is released.
+  for (auto& [id, f] : s.in_flight) {
+    f.reply(services::JsonError(503, "shutting_down", "the server is shutting down"));
+  }
+  s.in_flight.clear();
+  for (auto& [name, svc] : s.services) {
+    for (auto& p : svc.queue) {
+      p.reply(services::JsonError(503, "shutting_down", "the server is shutting down"));
+    }
+    svc.queue.clear();
+  }
+  for (auto& w : s.workers) s.Release(w);
+  s.outbox.Drain(std::chrono::seconds(5));
+}
+
+RouterStatus ServiceRouter::Status() const {
+  const State& s = *state_;
+  RouterStatus out;
+  out.ranks = s.runtime.size();
+  out.spawned_workers = 0;
+  for (const auto& [name, svc] : s.services) {
+    RouterStatus::Service row;
+    row.name = name;
+    row.replicas = s.Live(svc);
+    row.target = svc.target;
+    for (const auto& r : svc.replicas) row.ongoing += r.ongoing;
+    row.queued = static_cast<int>(svc.queue.size());
+    row.handled = svc.handled;
+    row.rejected = svc.rejected;
+    out.services.push_back(row);
+  }
+  for (const auto& w : s.workers) {
+    if (w.released) continue;
+    out.workers.push_back({w.name, w.spawned, w.replicas});
+    out.spawned_workers += w.spawned ? 1 : 0;
+  }
+  return out;
+}
+
+void ServiceRouter::Scale(const std::string& service, int n) {
+  State& s = *state_;
+  auto it = s.services.find(service);
+  if (it == s.services.end()) throw std::invalid_argument("no service '" + service + "'");
+  services::AutoscalingPolicy policy = it->second.autoscaler.policy();
+  policy.min_replicas = n;
+  policy.max_replicas = n;
+  policy.Validate();
+  it->second.autoscaler = services::Autoscaler(policy);
+  s.Autoscale();
+}
+
+bool ServiceRouter::AddWorker(std::string& error) {
+  State& s = *state_;
+  if (!s.runtime.active()) {
+    error = "not running under mpirun: no worker can be spawned";
+    return false;
+  }
+  if (s.spawned >= s.options.max_spawned_workers) {
+    error = "already " + std::to_string(s.spawned) + " spawned workers (--max-workers)";
+    return false;
+  }
+  return s.Spawn(error);
+}
+
+void ServeReplicas(MpiRuntime& runtime, const ServiceFactory& make) {
+  (void)runtime;
+  MPI_Comm parent = MPI_COMM_NULL;
+  MPI_Comm_get_parent(&parent);
+  MPI_Comm head = parent != MPI_COMM_NULL ? parent : MPI_COMM_WORLD;
+  MPI_Comm_set_errhandler(head, MPI_ERRORS_RETURN);
+  std::map<uint32_t, std::unique_ptr<services::Service>> replicas;
+  Outbox outbox;
+  while (true) {
+    MPI_Message message;
+    MPI_Status status;
+    int flag = 0;
+    WaitFor(
+        [&] {
+          outbox.Reap();
+          MPI_Improbe(0, MPI_ANY_TAG, head, &flag, &message, &status);
+          return flag != 0;
+        },
+        std::chrono::microseconds(1000));
+    Received r = Take(message, status);
+    if (r.tag == kReleaseTag) break;
+    if (r.tag == kStartReplicaTag) {
+      const uint32_t id = ReadU32(r.bytes);
+      try {
+        replicas[id] = make(r.bytes.substr(4));
+      } catch (const std::exception&) {
+        replicas[id] = nullptr;  // its requests get 503
+      }
+    } else if (r.tag == kStopReplicaTag) {
+      replicas.erase(ReadU32(r.bytes));
+    } else if (r.tag == kServeRequestTag) {
+      uint64_t id = 0;
+      uint32_t replica = 0;
+      services::Response response;
+      try {
+        const services::Request request = DecodeServiceRequest(r.bytes, id, replica);
+        auto it = replicas.find(replica);
+        response = it == replicas.end() || !it->second
+                       ? services::JsonError(503, "unavailable", "replica not available")
+                       : it->second->Handle(request);
+      } catch (const std::exception& e) {
+        response = services::JsonError(500, "internal", e.what());
+      }
+      outbox.Send(EncodeServiceResponse(id, response), head, 0, kServeResponseTag);
+    }
+  }
+  outbox.Drain(std::chrono::seconds(5));
+  if (parent != MPI_COMM_NULL) MPI_Comm_disconnect(&parent);
+}
+
+}  // namespace qf::mpi

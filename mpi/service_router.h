@@ -1,0 +1,105 @@
+#ifndef QUANTFARM_MPI_SERVICE_ROUTER_H_
+#define QUANTFARM_MPI_SERVICE_ROUTER_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mpi/mpi_runtime.h"
+#include "services/autoscaler.h"
+#include "services/service.h"
+
+namespace qf::mpi {
+
+using ServiceFactory = std::function<std::unique_ptr<services::Service>(const std::string&)>;
+using Reply = std::function<void(services::Response)>;
+
+struct RouterOptions {
+  // The services and their autoscaling policies ("algorunner", "screener", ...).
+  std::map<std::string, services::AutoscalingPolicy> services;
+  int replicas_per_worker = 4;      // replicas a worker process hosts at most
+  int max_spawned_workers = 4;      // workers started with MPI_Comm_spawn at most
+  double spawn_cooldown_seconds = 2;
+  double release_delay_seconds = 10;  // an empty spawned worker is released after it
+  // Makes the replicas that run on the head itself (when there is no worker process
+  // and none can be spawned).
+  ServiceFactory make_local;
+  // One line per scaling event (replica started/stopped, worker spawned/released).
+  std::function<void(const std::string&)> on_event;
+};
+
+// What /status shows, taken on the router thread.
+struct RouterStatus {
+  struct Service {
+    std::string name;
+    int replicas = 0;
+    int target = 0;  // the autoscaler's current wish
+    int ongoing = 0;
+    int queued = 0;
+    uint64_t handled = 0;
+    uint64_t rejected = 0;  // 503: queue full
+  };
+  struct Worker {
+    std::string name;  // "rank 1", "spawned 1"
+    bool spawned = false;
+    int replicas = 0;
+  };
+  std::vector<Service> services;
+  std::vector<Worker> workers;
+  int ranks = 1;
+  int spawned_workers = 0;
+};
+
+// Rank 0's router: requests for a service go to its least-loaded replica (at most
+// max_ongoing_requests each), replicas live on worker processes (ranks >= 1 and workers
+// spawned with MPI_Comm_spawn), a bounded queue per service holds requests while every
+// replica is full and beyond it requests get 503 with Retry-After. The autoscaler sets
+// each service's replica count; replicas go to workers with room first, else a worker
+// is spawned (cooldown, at most max_spawned_workers); empty spawned workers are released
+// after release_delay_seconds. Submit/Post/Stop may be called from any thread; Run and
+// everything it calls run on the thread that owns MPI. The router never spins: it
+// sleeps on a condition variable between polls (10 us doubling to 0.5 ms while replies
+// are awaited, 5 ms when idle) and wakes at once on Submit.
+class ServiceRouter {
+ public:
+  ServiceRouter(MpiRuntime& runtime, RouterOptions options);
+  ~ServiceRouter();
+  ServiceRouter(const ServiceRouter&) = delete;
+  ServiceRouter& operator=(const ServiceRouter&) = delete;
+
+  // Queues `request` for `service` (a name of options.services); `reply` is called
+  // exactly once, on the router thread.
+  void Submit(const std::string& service, services::Request request, Reply reply);
+  // Runs `fn` on the router thread (status, scaling commands).
+  void Post(std::function<void()> fn);
+  // Ends Run() once the requests under way are answered (or after `drain_seconds`).
+  void Stop(double drain_seconds = 10);
+
+  // Router thread: routes until Stop(), then releases every worker.
+  void Run();
+
+  // Router thread only.
+  RouterStatus Status() const;
+  // Fixes a service's replica count to n (min = max = n). Throws std::invalid_argument.
+  void Scale(const std::string& service, int n);
+  // Spawns one more worker now (ignores the cooldown). Returns false with `error` set
+  // when it cannot.
+  bool AddWorker(std::string& error);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// A worker process's side: hosts the replicas the router starts on it and answers
+// their requests, until the router releases it. `make` builds a service's replica.
+void ServeReplicas(MpiRuntime& runtime, const ServiceFactory& make);
+
+}  // namespace qf::mpi
+
+#endif  // QUANTFARM_MPI_SERVICE_ROUTER_H_

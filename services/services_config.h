@@ -1,0 +1,47 @@
+#ifndef QUANTFARM_SERVICES_SERVICES_CONFIG_H_
+#define QUANTFARM_SERVICES_SERVICES_CONFIG_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/service.h"
+
+namespace qf::services {
+
+// What every service replica needs to know. Paths are used as given (relative ones
+// against the replica's working directory).
+struct ServicesConfig {
+  std::string store = "quantfarm.h5";     // HDF5 market-data store
+  std::string registry = "quantfarm.db";  // SQLite registry (run history, filters)
+  std::string crawl_folder = "crawl";     // tickscrawler's "csv" source folder
+  std::string timeframe = "1d";           // screener's bars
+  // algorunner: series of fewer bars run inside the request; longer ones on a
+  // background thread of the replica (the request returns 202 with a run id).
+  std::size_t sync_bar_limit = 200'000;
+  // algorunner: background runs at once per replica; more are refused with 503.
+  int max_background_runs = 2;
+  // Test seam: called on a background run's thread before the engine starts, with the
+  // run id and the run's cancel check (true once a stop was asked). Empty: nothing.
+  std::function<void(const std::string& run_id, const std::function<bool()>& cancelled)>
+      before_background_run;
+};
+
+// The defaults, overridden by $QUANTFARM_STORE, $QUANTFARM_REGISTRY and
+// $QUANTFARM_CRAWL_DIR when set and non-empty.
+ServicesConfig ServicesConfigFromEnvironment();
+
+// "algorunner", "screener", "tickscrawler".
+const std::vector<std::string>& ServiceNames();
+
+// A new replica of service `name` over `config`. Opens no file yet (each service
+// opens the store and registry when a request needs them). Throws
+// std::invalid_argument listing ServiceNames() for an unknown name.
+std::unique_ptr<Service> MakeService(const std::string& name,
+                                     const ServicesConfig& config);
+
+}  // namespace qf::services
+
+#endif  // QUANTFARM_SERVICES_SERVICES_CONFIG_H_

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `mpirun -np 2 quantfarm serve`: rank 0 routes HTTP requests to service replicas on
+# rank 1; real curl and wrk against the real server. Checks the head's own endpoints,
+# a request through a replica, the router's errors, autoscaling under a sustained load
+# (a spawned worker appears in /status, and is released after the load ends, with no
+# failed request), scaling by command, and a graceful shutdown with exit code 0.
+# Usage: serve_test.sh /path/to/quantfarm
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
+MPIRUN=(timeout 300 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader,tcp
+        --mca btl_tcp_if_include lo)
+command -v wrk > /dev/null || fail "wrk is not installed: run scripts/install-deps.sh"
+
+"$QF" data synth --store quantfarm.h5 --symbols 6 --bars 1000 --seed 3 > /dev/null
+port=$(/usr/bin/python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+url="http://127.0.0.1:$port"
+# Scale screener up when more than one request is under way for 0.5 s; back down after
+# 1 s without; empty spawned workers go 10 s (the default) after that.
+export SCREENER_TARGET_REQUESTS=1 SCREENER_SCALE_UP_DELAY=0.5 SCREENER_SCALE_DOWN_DELAY=1
+export SCREENER_MAX_REPLICAS=4
+"${MPIRUN[@]}" -x SCREENER_TARGET_REQUESTS -x SCREENER_SCALE_UP_DELAY \
+  -x SCREENER_SCALE_DOWN_DELAY -x SCREENER_MAX_REPLICAS -np 2 "$QF" serve --port "$port" \
+  --replicas-per-worker 3 > serve.out 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+  curl -sf "$url/health" > health.json 2> /dev/null && break
+  kill -0 "$pid" 2> /dev/null || { cat serve.out >&2; fail "serve exited at start-up"; }
+  sleep 0.05
+done
+expect_contains health.json '"status":"healthy"'
+spawned() { curl -sf "$url/status" | /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['spawned_workers'])"; }
+[ "$(spawned)" -eq 0 ] || fail "a worker was spawned before any load"
+
+# Through a replica on rank 1.
+curl -sf -X POST "$url/api/screener/screen" -d '{"limit": 2}' > screen.json
+/usr/bin/python3 -c "import json; r = json.load(open('screen.json')); assert r['count'] == 2, r"
+# The router's own errors.
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code "$url/nope")" = 404 ] || fail "unknown route is not 404"
+[ "$(code -X DELETE "$url/health")" = 405 ] || fail "wrong method is not 405"
+[ "$(code -X POST "$url/api/screener/screen" -d '{"limit": ')" = 400 ] || fail "malformed JSON is not 400"
+[ "$(code -X POST "$url/api/cluster/scale" -d '{"service": "nope", "replicas": 2}')" = 400 ] ||
+  fail "scaling an unknown service is not 400"
+
+# A sustained load: the screener scales up beyond rank 1's room, so a worker is spawned.
+cat > screen.lua <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"limit": 5, "sort": {"field": "market_cap", "order": "desc"}}'
+LUA
+start=$(date +%s%N)
+wrk -t 2 -c 16 -d 6s -s screen.lua "$url/api/screener/screen" > load.txt &
+wrk_pid=$!
+up_ms=""
+for _ in $(seq 1 120); do
+  if [ "$(spawned)" -ge 1 ]; then up_ms=$(( ($(date +%s%N) - start) / 1000000 )); break; fi
+  sleep 0.05
+done
+wait "$wrk_pid"
+[ -n "$up_ms" ] || { cat serve.out load.txt >&2; fail "no worker spawned under load"; }
+if grep -q "Non-2xx\|Socket errors" load.txt; then cat load.txt >&2; fail "requests failed during the load"; fi
+echo "under load: a spawned worker appeared in /status after ${up_ms} ms;" \
+  "$(grep 'Requests/sec' load.txt | tr -s ' ')"
+expect_contains serve.out "spawned worker 'spawned 1'"
+# After the load: replicas drained and the spawned worker released (<= 1 s + 10 s + slack).
+for _ in $(seq 1 300); do
+  [ "$(spawned)" -eq 0 ] && break
+  sleep 0.1
+done
+[ "$(spawned)" -eq 0 ] || { cat serve.out >&2; fail "the spawned worker was not released"; }
+expect_contains serve.out "released worker 'spawned 1'"
+curl -sf -X POST "$url/api/screener/screen" -d '{"limit": 1}' > /dev/null || fail "no answer after scaling down"
+
+# Metrics in Prometheus text format.
+curl -sf "$url/metrics" > metrics.txt
+expect_contains metrics.txt 'quantfarm_http_requests_total{route="/api/screener/screen",method="POST",code="200"}'
+expect_contains metrics.txt 'quantfarm_service_replicas{service="screener"}'
+
+# Graceful shutdown: exit code 0, every process gone.
+curl -sf -X POST "$url/api/cluster/shutdown" > /dev/null
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 0 ] || { cat serve.out >&2; fail "serve exited with $rc"; }
+expect_contains serve.out "quantfarm serve: stopped (0 request(s) unanswered)"
+echo "PASS"
