@@ -395,6 +395,9 @@ Response Algorunner::Run(const Request& request) {
       } catch (const std::exception& e) {
         status = RunStatus::kFailed;
         error = e.what();
+      } catch (...) {
+        status = RunStatus::kFailed;
+        error = "unknown error";
       }
       try {
         run_log.End(run_id, status, result, error);
