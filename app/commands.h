@@ -22,6 +22,7 @@ void AddCacheCommand(CLI::App& app);
 void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 // serve: the HTTP API on rank 0, service replicas on the other ranks.
 void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime);
+void AddCtlCommand(CLI::App& app);  // ctl status|scale|add-worker|shutdown
 
 }  // namespace qf::app
 

@@ -7,7 +7,9 @@ namespace qf::serve {
 
 services::Response ErrorResponse(int status, std::string_view error,
                                  std::string_view detail) {
-  nlohmann::json body = {{"error", std::string(error)}, {"detail", std::string(detail)}};
+  nlohmann::ordered_json body;  // "error" first, as services::JsonError
+  body["error"] = std::string(error);
+  body["detail"] = std::string(detail);
   services::Response response;
   response.status = status;
   response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

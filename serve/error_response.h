@@ -9,7 +9,8 @@ namespace qf::serve {
 
 // {"error": error, "detail": detail} with `status`: the body of every error the HTTP
 // layer answers itself (400, 401, 404, 405, 413, 431, 500, 503, 504). Same shape as
-// services::JsonError; kept here so that serve/ links without the services library.
+// services::JsonError (same key order); kept here so that serve/ does not link the
+// services library (and its storage dependencies).
 // Never throws on any input (invalid UTF-8 is replaced).
 services::Response ErrorResponse(int status, std::string_view error,
                                  std::string_view detail);

@@ -3,7 +3,7 @@
 # rank 1; real curl and wrk against the real server. Checks the head's own endpoints,
 # a request through a replica, the router's errors, autoscaling under a sustained load
 # (a spawned worker appears in /status, and is released after the load ends, with no
-# failed request), scaling by command, and a graceful shutdown with exit code 0.
+# failed request), scaling with `quantfarm ctl`, and a graceful shutdown (exit code 0).
 # Usage: serve_test.sh /path/to/quantfarm
 source "$(dirname "$0")/cli_test_lib.sh" "$1"
 MPIRUN=(timeout 300 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader,tcp
@@ -74,8 +74,18 @@ curl -sf "$url/metrics" > metrics.txt
 expect_contains metrics.txt 'quantfarm_http_requests_total{route="/api/screener/screen",method="POST",code="200"}'
 expect_contains metrics.txt 'quantfarm_service_replicas{service="screener"}'
 
-# Graceful shutdown: exit code 0, every process gone.
-curl -sf -X POST "$url/api/cluster/shutdown" > /dev/null
+# quantfarm ctl: scale by command (a replica more, then back), errors exit 1.
+"$QF" ctl --url "$url" scale tickscrawler 2 > /dev/null
+"$QF" ctl --url "$url" status > status.json
+/usr/bin/python3 -c "import json; s = json.load(open('status.json'))
+assert s['services']['tickscrawler']['replicas'] == 2, s"
+expect_failure ctl.err "$QF" ctl --url "$url" scale nope 2
+expect_contains ctl.err "no service 'nope'"
+expect_failure ctl.err "$QF" ctl --url "http://127.0.0.1:1" status
+expect_contains ctl.err "Connection refused"
+
+# Graceful shutdown by `ctl shutdown`: exit code 0, every process gone.
+"$QF" ctl --url "$url" shutdown > /dev/null
 rc=0
 wait "$pid" || rc=$?
 [ "$rc" -eq 0 ] || { cat serve.out >&2; fail "serve exited with $rc"; }
