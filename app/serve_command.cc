@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,6 +18,7 @@
 #include "serve/metrics.h"
 #include "serve/route_table.h"
 #include "services/autoscaler.h"
+#include "services/autoscaling_config.h"
 #include "services/services_config.h"
 
 namespace qf::app {
@@ -27,6 +31,7 @@ struct ServeOptions {
   int io_threads = 2;
   int max_workers = 4;
   int replicas_per_worker = 4;
+  std::string autoscaling_path;
   services::ServicesConfig services;
 };
 
@@ -117,7 +122,19 @@ services::Response Local(const std::string& target, const services::Request& req
   return services::JsonError(404, "not_found", "no endpoint '" + target + "'");
 }
 
-void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime) {
+std::string ReadSmallFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("--autoscaling: cannot read '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > (1 << 20)) {
+    throw std::invalid_argument("--autoscaling: '" + path + "' is larger than 1 MiB");
+  }
+  return text.str();
+}
+
+void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
+             std::map<std::string, services::AutoscalingPolicy> policies) {
   // SIGTERM/SIGINT end the server gracefully: blocked here (inherited by every thread)
   // and taken by one waiting thread.
   sigset_t signals;
@@ -127,7 +144,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   mpi::RouterOptions ro;
-  for (const char* name : kServices) ro.services[name] = services::PolicyFromEnvironment(name);
+  ro.services = std::move(policies);
   ro.replicas_per_worker = o.replicas_per_worker;
   ro.max_spawned_workers = o.max_workers;
   ro.make_local = [&o](const std::string& name) { return services::MakeService(name, o.services); };
@@ -171,7 +188,13 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime) {
         });
       },
       &metrics);
-  server.Start();
+  try {
+    server.Start();
+  } catch (...) {
+    router.Stop(0);
+    router.Run();  // releases the workers, which would otherwise wait forever
+    throw;
+  }
   std::printf("quantfarm serve: http://%s:%u (%d ranks; services: algorunner, screener, "
               "tickscrawler)\n",
               o.bind.c_str(), static_cast<unsigned>(server.port()), runtime.size());
@@ -213,14 +236,35 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
       ->check(CLI::Range(1, 64));
   cmd->add_option("--io-threads", o->io_threads, "HTTP threads on the head (default 2)")
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--autoscaling", o->autoscaling_path,
+                  "JSON file of per-service autoscaling policies (see README); the seeds' "
+                  "environment variables (SCREENER_MAX_REPLICAS, ...) override it");
   cmd->callback([o, &runtime] {
+    if (runtime.spawned()) {
+      mpi::ServeReplicas(runtime, [o](const std::string& name) {
+        return services::MakeService(name, o->services);
+      });
+      return;
+    }
+    // Every rank checks the policies, so that all stop together on an error.
+    std::map<std::string, services::AutoscalingPolicy> policies;
+    std::string error;
+    try {
+      policies = services::LoadAutoscalingPolicies(
+          {std::begin(kServices), std::end(kServices)},
+          o->autoscaling_path.empty() ? "" : ReadSmallFile(o->autoscaling_path));
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    error = runtime.AgreeOnError(error.empty(), error);
+    if (!error.empty()) throw std::invalid_argument(error);
     if (!runtime.is_head()) {
       mpi::ServeReplicas(runtime, [o](const std::string& name) {
         return services::MakeService(name, o->services);
       });
       return;
     }
-    RunHead(*o, runtime);
+    RunHead(*o, runtime, std::move(policies));
   });
 }
 

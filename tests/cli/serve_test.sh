@@ -90,4 +90,34 @@ rc=0
 wait "$pid" || rc=$?
 [ "$rc" -eq 0 ] || { cat serve.out >&2; fail "serve exited with $rc"; }
 expect_contains serve.out "quantfarm serve: stopped (0 request(s) unanswered)"
+
+# Start-up errors: one clear message, every rank ends (no mpirun --enable-recovery here:
+# with it mpirun exits 0 whatever the ranks return).
+PLAIN=(timeout 60 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader)
+echo '{"screener": {"max_replicas": 50}}' > autoscaling.json
+expect_failure bad.err "${PLAIN[@]}" -np 2 "$QF" serve --port 0 --autoscaling autoscaling.json
+expect_contains bad.err "autoscaling: screener: max_replicas must be in"
+/usr/bin/python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $port)); s.listen(); time.sleep(20)" &
+holder=$!
+sleep 0.5
+expect_failure busy.err "${PLAIN[@]}" -np 2 "$QF" serve --port "$port"
+expect_contains busy.err "$port"
+kill "$holder"
+
+# QUANTFARM_API_TOKEN: mutating routes need the bearer token, reads stay open.
+QUANTFARM_API_TOKEN=s3cret "${MPIRUN[@]}" -x QUANTFARM_API_TOKEN -np 2 "$QF" serve \
+  --port "$port" > token.out 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do curl -sf "$url/health" > /dev/null 2>&1 && break; sleep 0.05; done
+[ "$(code -X POST "$url/api/screener/screen" -d '{}')" = 401 ] || fail "POST without a token is not 401"
+[ "$(code -H 'Authorization: Bearer wrong' -X POST "$url/api/screener/screen" -d '{}')" = 401 ] ||
+  fail "POST with a wrong token is not 401"
+[ "$(code -H 'Authorization: Bearer s3cret' -X POST "$url/api/screener/screen" -d '{}')" = 200 ] ||
+  fail "POST with the token is not 200"
+[ "$(code "$url/api/screener/status")" = 200 ] || fail "GET needs no token"
+expect_failure ctl.err "$QF" ctl --url "$url" shutdown
+QUANTFARM_API_TOKEN=s3cret "$QF" ctl --url "$url" shutdown > /dev/null
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 0 ] || { cat token.out >&2; fail "serve with a token exited with $rc"; }
 echo "PASS"

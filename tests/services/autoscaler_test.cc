@@ -98,3 +98,44 @@ TEST(AutoscalingPolicy, RejectsBadValuesNamingTheVariable) {
 
 }  // namespace
 }  // namespace qf::services
+
+#include "services/autoscaling_config.h"
+
+namespace qf::services {
+namespace {
+
+const std::vector<std::string> kNames = {"algorunner", "screener", "tickscrawler"};
+
+TEST(AutoscalingConfig, FileOverridesDefaultsPerService) {
+  const auto p = LoadAutoscalingPolicies(
+      kNames, R"({"screener": {"min_replicas": 2, "max_replicas": 6, "scale_up_delay": 0.5}})");
+  EXPECT_EQ(p.at("screener").min_replicas, 2);
+  EXPECT_EQ(p.at("screener").max_replicas, 6);
+  EXPECT_EQ(p.at("screener").scale_up_delay_seconds, 0.5);
+  EXPECT_EQ(p.at("algorunner").min_replicas, AutoscalingPolicy{}.min_replicas);
+  EXPECT_EQ(LoadAutoscalingPolicies(kNames, "").size(), 3u);
+}
+
+TEST(AutoscalingConfig, RejectsBadFilesNamingTheKey) {
+  auto message = [](const std::string& text) {
+    try {
+      LoadAutoscalingPolicies(kNames, text);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("{").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(message(R"({"screner": {}})").find("unknown service 'screner'"), std::string::npos);
+  EXPECT_NE(message(R"({"screener": {"max_replica": 3}})").find("screener.max_replica: unknown key"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"screener": {"max_replicas": "3"}})").find("must be a number"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"screener": {"max_replicas": 2.5}})").find("must be an integer"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"screener": {"max_replicas": 11}})").find("max_replicas must be"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace qf::services
