@@ -8,7 +8,7 @@ packages=(
   libxxhash-dev librandom123-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-numba python3-numpy python3-h5py python3-deap hyperfine
-  slurm-wlm munge
+  slurm-wlm munge prometheus
   libboost-dev curl wrk
 )
 missing=()
@@ -26,4 +26,14 @@ echo "install-deps: installing ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
   "${missing[@]}" >/dev/null
+# Tests start their own prometheus (own port and data dir): the packaged service must
+# not run, where the package's scripts started it.
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  if [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/prometheus ]; then
+    $sudo /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    $sudo update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+fi
 echo "install-deps: done"
