@@ -294,7 +294,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) return HandleRequest();
     if (ec == net::error::operation_aborted) return;
     route_label_ = "invalid";
-    method_label_ = "other";
+    method_label_ = parser_ &&
+                            parser_->get().method() == http::verb::head
+                        ? "HEAD"
+                        : "other";
     if (ec == http::error::body_limit) {
       return SendEarlyError(
           ErrorResponse(413, "payload_too_large",
@@ -440,6 +443,11 @@ class Session : public std::enable_shared_from_this<Session> {
     close_after_write_ = force_close || !keep_alive_ || server_.stopping_.load();
     response_.keep_alive(!close_after_write_);
     response_.prepare_payload();
+    if (method_label_ == "HEAD") {
+      const auto n = response_.body().size();
+      response_.body().clear();
+      response_.content_length(n);
+    }
     stream_.expires_after(server_.options_.write_timeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {

@@ -28,6 +28,8 @@ nlohmann::json ParseJsonBody(const std::string& body) {
       reason.erase(0, pos + 2);
     }
     throw BadRequest("malformed JSON at byte " + std::to_string(e.byte) + ": " + reason);
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw BadRequest(std::string("malformed JSON: ") + e.what());
   }
   if (!value.is_object()) {
     throw BadRequest("request body must be a JSON object, got " + JsonTypeName(value));
