@@ -7,7 +7,8 @@ packages=(
   libhdf5-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libxxhash-dev librandom123-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-numba python3-numpy python3-h5py python3-deap hyperfine
+  python3-numba python3-numpy python3-h5py python3-deap python3-fastapi python3-uvicorn
+  hyperfine
   slurm-wlm munge prometheus
   libboost-dev curl wrk
 )

@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# Side-by-side: `mpirun -np 2 quantfarm serve` (the head routes HTTP; the screener's
+# replicas live on rank 1) against the seed's router written with FastAPI + uvicorn
+# (bench/fastapi_router.py), in one run, loaded with wrk on loopback. For each route
+#   GET /health (quantfarm: the head alone), GET /api/screener/status and
+#   POST /api/screener/screen (quantfarm: through a replica on rank 1)
+# it runs wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency against each server,
+# interleaved, $REPEAT times, keeps the best requests/s and the best p99 of each, and
+# prints them with the ratios and the issue-5 targets (at 64 connections: quantfarm
+# >= 8x the peer's requests/s and a p99 <= 1/8 of the peer's). Fails when the two
+# servers answer the benchmark's screen body differently, when any request is not 2xx
+# or hits a socket error, or when the screener's replicas changed during the run.
+# Installs nothing.
+# Usage: bench/serve_vs_fastapi.sh [path/to/quantfarm]
+# Environment: DURATION (10 s), REPEAT (2), CONNECTIONS (64), THREADS (2), WARMUP (2 s),
+#   SYMBOLS (50), BARS (1000), SCREENER_REPLICAS (2: min = max, so the autoscaler never
+#   changes them; 2 is what rank 1 holds next to algorunner and tickscrawler with the
+#   default --replicas-per-worker 4), PEER_WORKERS ("1"; "1 2" also runs a 2-process
+#   uvicorn peer), QUIET_BUSY (25: before each wrk run, wait up to QUIET_WAIT = 60 s
+#   for the cores to be less than this % busy over 0.5 s, so that other jobs on a shared
+#   machine do not land in one side's runs only; the worst seen is printed),
+#   FOREIGN_MAX (10: a run during which processes other than this script's used more
+#   than this % of the machine is redone, twice at most; the worst kept is printed).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+qf=$(readlink -f "${1:-$here/../build/app/quantfarm}")
+duration=${DURATION:-10}
+repeat=${REPEAT:-2}
+connections=${CONNECTIONS:-64}
+threads=${THREADS:-2}
+warmup=${WARMUP:-2}
+symbols=${SYMBOLS:-50}
+bars=${BARS:-1000}
+replicas=${SCREENER_REPLICAS:-2}
+peer_workers=(${PEER_WORKERS:-1})
+quiet_busy=${QUIET_BUSY:-25}
+quiet_wait=${QUIET_WAIT:-60}
+python=/usr/bin/python3
+
+die() { echo "serve_vs_fastapi: $*" >&2; exit 1; }
+[ -x "$qf" ] || die "no quantfarm binary at '$qf' (build it: scripts/build.sh)"
+for tool in wrk mpirun curl; do
+  command -v "$tool" > /dev/null || die "'$tool' is not installed: run scripts/install-deps.sh"
+done
+[ -x "$python" ] || die "$python is missing: run scripts/install-deps.sh"
+"$python" -c "import fastapi, uvicorn, h5py" 2> /dev/null ||
+  die "$python lacks fastapi, uvicorn or h5py (Debian python3-fastapi python3-uvicorn python3-h5py): run scripts/install-deps.sh"
+
+work=$(mktemp -d)
+qf_pid=""
+qf_url=""
+peer_pids=()
+stop_servers() {
+  if [ -n "$qf_pid" ] && kill -0 "$qf_pid" 2> /dev/null; then
+    curl -s -m 5 -X POST "$qf_url/api/cluster/shutdown" > /dev/null 2>&1 || true
+    for _ in $(seq 1 150); do kill -0 "$qf_pid" 2> /dev/null || break; sleep 0.1; done
+    kill -0 "$qf_pid" 2> /dev/null && kill "$qf_pid" 2> /dev/null
+    wait "$qf_pid" 2> /dev/null || true
+  fi
+  qf_pid=""
+  for pid in "${peer_pids[@]}"; do
+    kill "$pid" 2> /dev/null || continue
+    for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2> /dev/null && kill -9 "$pid" 2> /dev/null
+    wait "$pid" 2> /dev/null || true
+  done
+  peer_pids=()
+}
+trap 'stop_servers; rm -rf "$work"' EXIT
+free_port() {
+  "$python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
+}
+wait_up() {  # wait_up URL PID LOG: /health answers within 30 s, or fail
+  for _ in $(seq 1 300); do
+    curl -sf -m 2 "$1/health" > /dev/null 2>&1 && return 0
+    kill -0 "$2" 2> /dev/null || { cat "$3" >&2; die "server exited at start-up ($3)"; }
+    sleep 0.1
+  done
+  cat "$3" >&2
+  die "no answer from $1/health after 30 s"
+}
+
+store="$work/bench.h5"
+"$qf" data synth --store "$store" --symbols "$symbols" --bars "$bars" --seed 7 > "$work/synth.log" 2>&1 ||
+  { cat "$work/synth.log" >&2; die "data synth failed"; }
+body='{"filters": {"price": {"min": 10}, "pe": {"max": 40}, "sector": ["Technology", "Financials", "Health Care", "Industrials", "Energy", "Real Estate"]}, "sort": {"field": "market_cap", "order": "desc"}, "limit": 20}'
+cat > "$work/screen.lua" << LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '$body'
+LUA
+
+# quantfarm: head + one worker rank. Nothing is spawned (--max-workers 0) and the
+# screener's replica count is fixed (min = max), so the autoscaler changes nothing.
+runs=${#peer_workers[@]}
+# Every process is bounded: measured runs may wait for quiet and be redone (3 tries).
+bound=$(( 3 * (runs + 1) * (warmup + 3 * repeat * (quiet_wait + duration + 5)) + 300 ))
+export SCREENER_MIN_REPLICAS=$replicas SCREENER_MAX_REPLICAS=$replicas
+qf_port=$(free_port)
+qf_url="http://127.0.0.1:$qf_port"
+timeout "$bound" mpirun --allow-run-as-root --mca btl self,vader \
+  -x SCREENER_MIN_REPLICAS -x SCREENER_MAX_REPLICAS -np 2 \
+  "$qf" serve --port "$qf_port" --store "$store" --registry "$work/registry.db" \
+  --max-workers 0 > "$work/serve.out" 2>&1 &
+qf_pid=$!
+servers=(qf)
+declare -A url=([qf]="$qf_url")
+declare -A label=([qf]="quantfarm (mpirun -np 2)")
+for n in "${peer_workers[@]}"; do
+  port=$(free_port)
+  timeout "$bound" "$python" "$here/fastapi_router.py" --store "$store" --port "$port" \
+    --workers "$n" > "$work/peer$n.out" 2>&1 &
+  peer_pids+=($!)
+  servers+=("peer$n")
+  url[peer$n]="http://127.0.0.1:$port"
+  label[peer$n]="fastapi+uvicorn, $n worker$([ "$n" -gt 1 ] && echo s || true)"
+done
+wait_up "$qf_url" "$qf_pid" "$work/serve.out"
+i=0
+for n in "${peer_workers[@]}"; do
+  wait_up "${url[peer$n]}" "${peer_pids[$i]}" "$work/peer$n.out"
+  i=$((i + 1))
+done
+curl -sf "$qf_url/status" > "$work/status.before.json"
+
+# Same answers: the benchmark's screen body (every key and value), and the snapshot.
+for s in "${servers[@]}"; do
+  curl -sf -X POST -H 'Content-Type: application/json' -d "$body" \
+    "${url[$s]}/api/screener/screen" > "$work/screen.$s.json" || die "$s: screen failed"
+  curl -sf "${url[$s]}/api/screener/status" > "$work/sstatus.$s.json" || die "$s: status failed"
+done
+"$python" - "$work" "$replicas" "${servers[@]}" << 'PY' || die "the servers disagree"
+import json, sys
+work, replicas, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+load = lambda name: json.load(open(f"{work}/{name}"))
+qf = load("screen.qf.json")
+assert qf["count"] > 0, qf
+for s in servers[1:]:
+    peer = load(f"screen.{s}.json")
+    if peer != qf:
+        print(f"MISMATCH between quantfarm and {s}:\n{json.dumps(qf)}\n{json.dumps(peer)}")
+        sys.exit(1)
+    a, b = load("sstatus.qf.json"), load(f"sstatus.{s}.json")
+    keys = ("status", "symbols", "with_fundamentals", "fundamentals_source", "as_of")
+    if [a[k] for k in keys] != [b[k] for k in keys]:
+        print(f"MISMATCH in /api/screener/status: {a} vs {b}"); sys.exit(1)
+st = load("status.before.json")
+assert st["services"]["screener"]["replicas"] == replicas and st["spawned_workers"] == 0, st
+print(f"screen body answered alike: {qf['count']} results of {qf['total_matched']} matched "
+      f"in a universe of {qf['universe']} (symbols and every value equal)")
+PY
+
+busy_percent() {  # busy share of all cores over 0.5 s, in percent
+  local a b
+  read -r -a a < /proc/stat; sleep 0.5; read -r -a b < /proc/stat
+  local idle=$(( b[4] + b[5] - a[4] - a[5] )) total=0 k
+  for k in 1 2 3 4 5 6 7 8; do total=$(( total + b[k] - a[k] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+worst_busy=0
+waited=0
+wait_quiet() {
+  local start=$SECONDS busy
+  while :; do
+    busy=$(busy_percent)
+    if [ "$busy" -lt "$quiet_busy" ] || [ $((SECONDS - start)) -ge "$quiet_wait" ]; then break; fi
+    sleep 1
+  done
+  waited=$((waited + SECONDS - start))
+  [ "$busy" -gt "$worst_busy" ] && worst_busy=$busy
+  return 0
+}
+# CPU used during a run by processes that are not this script's (other jobs on a shared
+# machine): all user + system time minus that of this shell, its descendants and their
+# reaped children. Prints "total_jiffies foreign_jiffies" at one instant.
+cat > "$work/cpu.py" << 'PY'
+import os, sys
+me = int(sys.argv[1])
+cpu = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+total, busy = sum(cpu), cpu[0] + cpu[1] + cpu[2]  # user nice system (not irq, softirq)
+procs = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        procs[int(d)] = (int(f[1]), sum(int(x) for x in f[11:15]))  # ppid, u+s+cu+cs
+def ours(pid):
+    while pid > 1:
+        if pid == me:
+            return True
+        pid = procs.get(pid, (0, 0))[0]
+    return False
+print(total, busy - sum(t for pid, (_, t) in procs.items() if ours(pid)))
+PY
+foreign_max=${FOREIGN_MAX:-10}
+worst_foreign=0
+redone=0
+# run_measured SERVER ROUTE_INDEX OUT: a timed run; redone (twice at most) when other
+# processes used more than $foreign_max % of the machine during it.
+run_measured() {
+  local attempt a b share
+  for attempt in 1 2 3; do
+    wait_quiet
+    a=($("$python" "$work/cpu.py" $$))
+    run_wrk "$1" "$2" "$duration" "$3"
+    b=($("$python" "$work/cpu.py" $$))
+    share=$(( (b[0] > a[0]) ? 100 * (b[1] - a[1]) / (b[0] - a[0]) : 0 ))
+    [ "$share" -lt 0 ] && share=0
+    if [ "$share" -le "$foreign_max" ] || [ "$attempt" -eq 3 ]; then break; fi
+    redone=$((redone + 1))
+  done
+  [ "$share" -gt "$worst_foreign" ] && worst_foreign=$share
+  return 0
+}
+routes=("GET /health" "GET /api/screener/status" "POST /api/screener/screen")
+run_wrk() {  # run_wrk SERVER ROUTE_INDEX SECONDS OUT
+  local method=${routes[$2]%% *} path=${routes[$2]#* } script=()
+  [ "$method" = POST ] && script=(-s "$work/screen.lua")
+  timeout $(( $3 + 60 )) wrk -t"$threads" -c"$connections" -d"$3s" --timeout 10s --latency \
+    "${script[@]}" "${url[$1]}$path" > "$4" 2>&1 ||
+    { cat "$4" >&2; tail -n 20 "$work/$([ "$1" = qf ] && echo serve || echo "$1").out" >&2
+      die "wrk failed against ${label[$1]} on ${routes[$2]}"; }
+}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in 0 1 2; do
+  for s in "${servers[@]}"; do run_wrk "$s" "$r" "$warmup" "$work/warmup.txt"; done
+done
+# Interleaved: route by route, every server once per round; the order alternates.
+for i in $(seq 1 "$repeat"); do
+  for r in 0 1 2; do
+    order=("${servers[@]}")
+    if [ $((i % 2)) -eq 0 ]; then
+      order=(); for ((k = ${#servers[@]} - 1; k >= 0; k--)); do order+=("${servers[$k]}"); done
+    fi
+    for s in "${order[@]}"; do run_measured "$s" "$r" "$work/wrk.$s.$r.$i.txt"; done
+  done
+done
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg); other processes' CPU during a" \
+  "kept run: at most ${worst_foreign}% of the machine (runs redone above ${foreign_max}%:" \
+  "${redone}); busy before a run: at most ${worst_busy}% (waited ${waited} s for < ${quiet_busy}%)"
+curl -sf "$qf_url/status" > "$work/status.after.json"
+
+fastapi_v=$("$python" -c "import fastapi; print(fastapi.__version__)")
+uvicorn_v=$("$python" -c "import uvicorn; print(uvicorn.__version__)")
+impl=$("$python" -c "
+import importlib.util as u
+print(('uvloop' if u.find_spec('uvloop') else 'asyncio') + ' + ' + ('httptools' if u.find_spec('httptools') else 'h11'))")
+labels=()
+for s in "${servers[@]}"; do labels+=("${label[$s]}"); done
+"$python" - "$work" "$repeat" "$connections" "$threads" "$duration" "$symbols" "$bars" \
+  "$replicas" "$fastapi_v" "$uvicorn_v" "$impl" "$(nproc)" "${#servers[@]}" \
+  "${servers[@]}" "${labels[@]}" "${routes[@]}" << 'PY'
+import json, re, sys
+(work, repeat, conns, threads, duration, symbols, bars, replicas, fastapi_v, uvicorn_v,
+ impl, cores, n) = sys.argv[1:14]
+repeat, n = int(repeat), int(n)
+servers = sys.argv[14:14 + n]
+labels = dict(zip(servers, sys.argv[14 + n:14 + 2 * n]))
+routes = sys.argv[14 + 2 * n:]
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+def parse(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+    p99 = float(m.group(1)) * UNIT[m.group(2)]
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    errors = [l.strip() for l in text.splitlines() if "Non-2xx" in l or "Socket errors" in l]
+    return rps, p99, total, errors
+
+best, failures = {}, []
+for s in servers:
+    for r in range(len(routes)):
+        runs = [parse(f"{work}/wrk.{s}.{r}.{i}.txt") for i in range(1, repeat + 1)]
+        for rps, p99, total, errors in runs:
+            if errors or total == 0:
+                failures.append(f"{labels[s]}, {routes[r]}: {'; '.join(errors) or 'no requests'}")
+        best[s, r] = (max(x[0] for x in runs), min(x[1] for x in runs),
+                      sum(x[2] for x in runs))
+before, after = (json.load(open(f"{work}/status.{w}.json")) for w in ("before", "after"))
+sc = after["services"]["screener"]
+if sc["replicas"] != int(replicas) or after["spawned_workers"] != 0 or sc["rejected"]:
+    failures.append(f"quantfarm's screener changed during the run: {sc}, "
+                    f"spawned workers {after['spawned_workers']}")
+
+print(f"HTTP router: wrk -t{threads} -c{conns} -d{duration}s --latency, loopback, "
+      f"{cores} cores shared by wrk and the servers; best of {repeat} interleaved runs "
+      f"(requests/s and p99 each); store {symbols} symbols x {bars} bars")
+print(f"quantfarm: mpirun -np 2 --mca btl self,vader (head + rank 1 hosting the replicas), "
+      f"screener replicas fixed at {replicas}, --max-workers 0")
+print(f"peer: FastAPI {fastapi_v} + uvicorn {uvicorn_v} ({impl}), bench/fastapi_router.py")
+peers = servers[1:]
+head = (f"{'route':27s} {'peer':26s} {'qf req/s':>9s} {'peer req/s':>10s} {'ratio':>6s} "
+        f"{'qf p99':>8s} {'peer p99':>9s} {'p99 ratio':>9s}  target")
+print(head)
+met_all = True
+for r, route in enumerate(routes):
+    for k, p in enumerate(peers):
+        q_rps, q_p99, _ = best["qf", r]
+        p_rps, p_p99, _ = best[p, r]
+        ratio, p99_ratio = q_rps / p_rps, p_p99 / q_p99
+        judged = k == 0  # the targets are against the seed's layout: one uvicorn worker
+        met = ratio >= 8 and p99_ratio >= 8
+        if judged:
+            met_all &= met
+        status = ("MET" if met else "SHORT") if judged else "(info)"
+        print(f"{route:27s} {labels[p]:26s} {q_rps:9.0f} {p_rps:10.0f} {ratio:5.2f}x "
+              f"{q_p99:6.2f}ms {p_p99:7.2f}ms {p99_ratio:8.2f}x  {status}")
+print(f"targets (>= 8x requests/s and p99 <= 1/8 of the peer's, every route, against "
+      f"{labels[peers[0]]}): " + ("MET" if met_all else "SHORT"))
+print(f"quantfarm screener during the run: handled {sc['handled'] - before['services']['screener']['handled']}, "
+      f"rejected {sc['rejected']}, replicas {sc['replicas']}, spawned workers {after['spawned_workers']}")
+if failures:
+    print("FAILED requests:\n  " + "\n  ".join(failures))
+    sys.exit(1)
+print("non-2xx responses and socket errors: none")
+PY
+stop_servers
+grep -q "stopped (0 request(s) unanswered)" "$work/serve.out" ||
+  { cat "$work/serve.out" >&2; die "quantfarm serve did not stop cleanly"; }
