@@ -19,6 +19,7 @@
 #include "serve/route_table.h"
 #include "services/autoscaler.h"
 #include "services/autoscaling_config.h"
+#include "services/json_writer.h"
 #include "services/services_config.h"
 
 namespace qf::app {
@@ -60,21 +61,27 @@ nlohmann::ordered_json StatusJson(const mpi::RouterStatus& s) {
   return j;
 }
 
-// Local endpoints answered by the head itself, on the router thread.
+// GET /health, answered on the HTTP thread from the router's published replica counts:
+// healthy (200) when every service has a live replica, else degraded (503).
+services::Response Health(const mpi::ServiceRouter& router) {
+  services::JsonWriter w;
+  w.BeginObject().Key("services").BeginObject();
+  bool healthy = true;
+  for (const auto& [name, live] : router.LiveReplicas()) {
+    healthy &= live > 0;
+    w.Key(name).String(live > 0 ? "healthy" : "unavailable");
+  }
+  w.EndObject().Key("status").String(healthy ? "healthy" : "degraded").EndObject();
+  services::Response r;
+  r.status = healthy ? 200 : 503;
+  r.body = w.Take();
+  return r;
+}
+
+// Other local endpoints answered by the head itself, on the router thread.
 services::Response Local(const std::string& target, const services::Request& request,
                          mpi::ServiceRouter& router, serve::MetricsRegistry& metrics) {
   const mpi::RouterStatus status = router.Status();
-  if (target == "health") {
-    nlohmann::ordered_json j;
-    bool healthy = true;
-    for (const auto& svc : status.services) {
-      const bool up = svc.replicas > 0;
-      healthy &= up;
-      j["services"][svc.name] = up ? "healthy" : "unavailable";
-    }
-    j["status"] = healthy ? "healthy" : "degraded";
-    return Json(j, healthy ? 200 : 503);
-  }
   if (target == "status") return Json(StatusJson(status));
   if (target == "metrics") {
     auto& replicas = metrics.AddGauge("quantfarm_service_replicas", "replicas per service",
@@ -183,6 +190,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
           router.Submit(target.substr(8), std::move(request), std::move(reply));
           return;
         }
+        if (target == "health") return reply(Health(router));
         router.Post([&, target, request = std::move(request), reply = std::move(reply)] {
           reply(Local(target, request, router, metrics));
         });

@@ -91,6 +91,9 @@ struct ServiceRouter::State {
   std::deque<std::function<void()>> inbox;
   bool stop_requested = false;
   double drain_seconds = 10;
+  // LiveReplicas(): written by the router thread after each scaling pass.
+  mutable std::mutex published_mutex;
+  std::map<std::string, int> published_live;
 
   State(MpiRuntime& r, RouterOptions o) : runtime(r), options(std::move(o)) {}
 
@@ -248,6 +251,10 @@ struct ServiceRouter::State {
       }
     }
     Retire();
+    std::map<std::string, int> live;
+    for (const auto& [name, s] : services) live[name] = Live(s);
+    std::lock_guard lock(published_mutex);
+    published_live = std::move(live);
   }
 
   // Sends queued requests to replicas with room.
@@ -356,6 +363,7 @@ ServiceRouter::ServiceRouter(MpiRuntime& runtime, RouterOptions options)
   for (const auto& [name, policy] : s.options.services) {
     policy.Validate();
     s.services.emplace(name, State::Service{services::Autoscaler(policy)});
+    s.published_live[name] = 0;
   }
   if (runtime.active()) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -444,6 +452,11 @@ void ServiceRouter::Run() {
   }
   for (auto& w : s.workers) s.Release(w);
   s.outbox.Drain(std::chrono::seconds(5));
+}
+
+std::map<std::string, int> ServiceRouter::LiveReplicas() const {
+  std::lock_guard lock(state_->published_mutex);
+  return state_->published_live;
 }
 
 RouterStatus ServiceRouter::Status() const {

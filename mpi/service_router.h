@@ -83,6 +83,10 @@ class ServiceRouter {
   // Router thread: routes until Stop(), then releases every worker.
   void Run();
 
+  // Live replicas per service (by name), as of the router's last scaling pass (at most
+  // ~0.1 s old). Any thread; cheap enough for every /health request.
+  std::map<std::string, int> LiveReplicas() const;
+
   // Router thread only.
   RouterStatus Status() const;
   // Fixes a service's replica count to n (min = max = n). Throws std::invalid_argument.

@@ -9,6 +9,7 @@
 
 #include "backtest/calendar.h"
 #include "services/http_error.h"
+#include "services/json_writer.h"
 #include "services/request_json.h"
 #include "services/screen_criteria.h"
 #include "storage/algorithm_run_log.h"
@@ -39,27 +40,38 @@ const std::vector<std::string>& RangeFilters() {
   return kNames;
 }
 
-ordered_json Number(double v) {
-  return std::isnan(v) ? ordered_json(nullptr) : ordered_json(v);
-}
-ordered_json Text(const std::string& s) {
-  return s.empty() ? ordered_json(nullptr) : ordered_json(s);
+void WriteNumber(JsonWriter& w, const char* key, double v) {
+  w.Key(key);
+  if (std::isnan(v)) {
+    w.Null();
+  } else {
+    w.Number(v);
+  }
 }
 
-ordered_json RowToJson(const UniverseRow& r) {
-  ordered_json j;
-  j["symbol"] = r.symbol;
-  j["name"] = Text(r.name);
-  j["sector"] = Text(r.sector);
-  j["price"] = Number(r.price);
-  j["volume"] = Number(r.volume);
-  j["avg_volume"] = Number(r.avg_volume);
-  j["market_cap"] = Number(r.market_cap);
-  j["pe"] = Number(r.pe);
-  j["dividend_yield"] = Number(r.dividend_yield);
-  j["change_pct"] = Number(r.change_pct);
-  j["last_time"] = FormatIsoTime(r.last_time);
-  return j;
+void WriteText(JsonWriter& w, const char* key, const std::string& s) {
+  w.Key(key);
+  if (s.empty()) {
+    w.Null();
+  } else {
+    w.String(s);
+  }
+}
+
+void WriteRow(JsonWriter& w, const UniverseRow& r) {
+  w.BeginObject();
+  w.Key("symbol").String(r.symbol);
+  WriteText(w, "name", r.name);
+  WriteText(w, "sector", r.sector);
+  WriteNumber(w, "price", r.price);
+  WriteNumber(w, "volume", r.volume);
+  WriteNumber(w, "avg_volume", r.avg_volume);
+  WriteNumber(w, "market_cap", r.market_cap);
+  WriteNumber(w, "pe", r.pe);
+  WriteNumber(w, "dividend_yield", r.dividend_yield);
+  WriteNumber(w, "change_pct", r.change_pct);
+  w.Key("last_time").String(FormatIsoTime(r.last_time));
+  w.EndObject();
 }
 
 bool ValidFilterName(const std::string& name) {
@@ -210,38 +222,57 @@ Response Screener::Screen(const Request& request) {
     if (MatchesAll(row, criteria)) matched.push_back(&row);
   }
   const ScreenField& field = *FindScreenField(sort_field);
-  std::stable_sort(matched.begin(), matched.end(),
-                   [&](const UniverseRow* a, const UniverseRow* b) {
-                     if (field.numeric) {
-                       const double x = NumericValue(*a, field.name);
-                       const double y = NumericValue(*b, field.name);
-                       if (std::isnan(x) || std::isnan(y)) {
-                         return !std::isnan(x) && std::isnan(y);  // missing last
-                       }
-                       if (x != y) return descending ? x > y : x < y;
-                     } else {
-                       const std::string& x = TextValue(*a, field.name);
-                       const std::string& y = TextValue(*b, field.name);
-                       if (x.empty() != y.empty()) return y.empty();
-                       if (x != y) return descending ? x > y : x < y;
-                     }
-                     return a->symbol < b->symbol;
-                   });
-  ordered_json results = ordered_json::array();
-  for (std::size_t i = 0; i < matched.size() && i < static_cast<std::size_t>(limit);
-       ++i) {
-    results.push_back(RowToJson(*matched[i]));
+  // Sort keys read once per row (missing values last; ties by symbol).
+  struct Keyed {
+    const UniverseRow* row;
+    double number;
+    const std::string* text;
+  };
+  std::vector<Keyed> keyed;
+  keyed.reserve(matched.size());
+  for (const UniverseRow* row : matched) {
+    keyed.push_back({row, field.numeric ? NumericValue(*row, field.name) : 0.0,
+                     field.numeric ? nullptr : &TextValue(*row, field.name)});
   }
-  ordered_json j;
-  j["results"] = results;
-  j["count"] = results.size();
-  j["total_matched"] = matched.size();
-  j["universe"] = u.rows.size();
-  j["as_of"] = u.as_of > 0 ? ordered_json(FormatIsoTime(u.as_of)) : ordered_json(nullptr);
-  j["sort"] = {{"field", sort_field}, {"order", descending ? "desc" : "asc"}};
-  j["criteria"] = CriteriaToJson(criteria);
-  if (!custom.empty()) j["custom_filter"] = custom;
-  return JsonResponse(200, j);
+  std::stable_sort(keyed.begin(), keyed.end(), [&](const Keyed& a, const Keyed& b) {
+    if (field.numeric) {
+      const double x = a.number, y = b.number;
+      if (std::isnan(x) || std::isnan(y)) {
+        if (std::isnan(x) != std::isnan(y)) return !std::isnan(x);
+      } else if (x != y) {
+        return descending ? x > y : x < y;
+      }
+    } else {
+      const std::string& x = *a.text;
+      const std::string& y = *b.text;
+      if (x.empty() != y.empty()) return y.empty();
+      if (x != y) return descending ? x > y : x < y;
+    }
+    return a.row->symbol < b.row->symbol;
+  });
+  const std::size_t count = std::min(keyed.size(), static_cast<std::size_t>(limit));
+  JsonWriter w;
+  w.BeginObject().Key("results").BeginArray();
+  for (std::size_t i = 0; i < count; ++i) WriteRow(w, *keyed[i].row);
+  w.EndArray();
+  w.Key("count").Unsigned(count);
+  w.Key("total_matched").Unsigned(matched.size());
+  w.Key("universe").Unsigned(u.rows.size());
+  w.Key("as_of");
+  if (u.as_of > 0) {
+    w.String(FormatIsoTime(u.as_of));
+  } else {
+    w.Null();
+  }
+  w.Key("sort").BeginObject().Key("field").String(sort_field);
+  w.Key("order").String(descending ? "desc" : "asc").EndObject();
+  w.Key("criteria").Raw(CriteriaToJson(criteria).dump(-1, ' ', false,
+                                                     nlohmann::json::error_handler_t::replace));
+  if (!custom.empty()) w.Key("custom_filter").String(custom);
+  w.EndObject();
+  Response response;
+  response.body = w.Take();
+  return response;
 }
 
 Response Screener::Filters(const Request& request) {
@@ -357,19 +388,6 @@ Response Screener::MarketOverview(const Request& request) {
     ++changes;
     ++s.changes;
   }
-  ordered_json by_sector = ordered_json::array();
-  for (const auto& [name, s] : sectors) {
-    by_sector.push_back(
-        {{"sector", name},
-         {"count", s.count},
-         {"advancers", s.advancers},
-         {"decliners", s.decliners},
-         {"unchanged", s.unchanged},
-         {"average_change_pct",
-          s.changes > 0 ? ordered_json(s.change_sum / static_cast<double>(s.changes))
-                        : ordered_json(nullptr)},
-         {"market_cap", s.market_cap}});
-  }
   std::vector<const UniverseRow*> movers;
   for (const UniverseRow& row : u.rows) {
     if (!std::isnan(row.change_pct)) movers.push_back(&row);
@@ -378,25 +396,45 @@ Response Screener::MarketOverview(const Request& request) {
     return a->change_pct != b->change_pct ? a->change_pct > b->change_pct
                                           : a->symbol < b->symbol;
   });
-  ordered_json gainers = ordered_json::array(), losers = ordered_json::array();
-  for (std::size_t i = 0; i < movers.size() && i < 5; ++i) {
-    if (movers[i]->change_pct > 0) gainers.push_back(RowToJson(*movers[i]));
-    const UniverseRow* low = movers[movers.size() - 1 - i];
-    if (low->change_pct < 0) losers.push_back(RowToJson(*low));
+  const auto average = [](double sum, int64_t n) {
+    return n > 0 ? sum / static_cast<double>(n) : std::nan("");
+  };
+  JsonWriter w;
+  w.BeginObject().Key("as_of");
+  if (u.as_of > 0) {
+    w.String(FormatIsoTime(u.as_of));
+  } else {
+    w.Null();
   }
-  ordered_json j;
-  j["as_of"] = u.as_of > 0 ? ordered_json(FormatIsoTime(u.as_of)) : ordered_json(nullptr);
-  j["total"] = u.rows.size();
-  j["advancers"] = advancers;
-  j["decliners"] = decliners;
-  j["unchanged"] = unchanged;
-  j["average_change_pct"] = changes > 0
-                                ? ordered_json(change_sum / static_cast<double>(changes))
-                                : ordered_json(nullptr);
-  j["sectors"] = by_sector;
-  j["top_gainers"] = gainers;
-  j["top_losers"] = losers;
-  return JsonResponse(200, j);
+  w.Key("total").Unsigned(u.rows.size());
+  w.Key("advancers").Integer(advancers);
+  w.Key("decliners").Integer(decliners);
+  w.Key("unchanged").Integer(unchanged);
+  WriteNumber(w, "average_change_pct", average(change_sum, changes));
+  w.Key("sectors").BeginArray();
+  for (const auto& [name, s] : sectors) {
+    w.BeginObject().Key("sector").String(name);
+    w.Key("count").Integer(s.count);
+    w.Key("advancers").Integer(s.advancers);
+    w.Key("decliners").Integer(s.decliners);
+    w.Key("unchanged").Integer(s.unchanged);
+    WriteNumber(w, "average_change_pct", average(s.change_sum, s.changes));
+    WriteNumber(w, "market_cap", s.market_cap);
+    w.EndObject();
+  }
+  w.EndArray().Key("top_gainers").BeginArray();
+  for (std::size_t i = 0; i < movers.size() && i < 5; ++i) {
+    if (movers[i]->change_pct > 0) WriteRow(w, *movers[i]);
+  }
+  w.EndArray().Key("top_losers").BeginArray();
+  for (std::size_t i = 0; i < movers.size() && i < 5; ++i) {
+    const UniverseRow* low = movers[movers.size() - 1 - i];
+    if (low->change_pct < 0) WriteRow(w, *low);
+  }
+  w.EndArray().EndObject();
+  Response response;
+  response.body = w.Take();
+  return response;
 }
 
 }  // namespace qf::services
