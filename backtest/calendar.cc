@@ -39,24 +39,47 @@ CivilDate CivilFromDays(int64_t z) {
   return {yoe + era * 400 + (m <= 2 ? 1 : 0), static_cast<int>(m), static_cast<int>(d)};
 }
 
+// Writes `value` (0 <= value < 10^width) as `width` digits.
+char* PutDigits(char* at, int64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+  return at + width;
+}
+
 std::string Format(int64_t t, bool always_time) {
   const int64_t days = FloorDiv(t, kSecondsPerDay);
   const int64_t secs = t - days * kSecondsPerDay;
   const CivilDate date = CivilFromDays(days);
+  const bool with_time = secs != 0 || always_time;
   char buf[64];
-  if (secs == 0 && !always_time) {
-    std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(date.year),
-                  date.month, date.day);
-  } else {
-    std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
-                  static_cast<long long>(date.year), date.month, date.day,
-                  static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
-                  static_cast<int>(secs % 60));
+  if (date.year < 0 || date.year > 9999) {  // rare: printf handles the sign and width
+    if (!with_time) {
+      std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(date.year),
+                    date.month, date.day);
+    } else {
+      std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
+                    static_cast<long long>(date.year), date.month, date.day,
+                    static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
+                    static_cast<int>(secs % 60));
+    }
+    return buf;
   }
-  return buf;
+  char* at = PutDigits(buf, date.year, 4);
+  *at++ = '-';
+  at = PutDigits(at, date.month, 2);
+  *at++ = '-';
+  at = PutDigits(at, date.day, 2);
+  if (with_time) {
+    *at++ = 'T';
+    at = PutDigits(at, secs / 3600, 2);
+    *at++ = ':';
+    at = PutDigits(at, secs / 60 % 60, 2);
+    *at++ = ':';
+    at = PutDigits(at, secs % 60, 2);
+    *at++ = 'Z';
+  }
+  return std::string(buf, at);
 }
 
-// Reads exactly `count` decimal digits at `pos`; advances `pos`.
 bool Digits(std::string_view s, std::size_t& pos, std::size_t count, int& out) {
   if (pos + count > s.size()) return false;
   int value = 0;

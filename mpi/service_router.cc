@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "mpi/doorbell.h"
 #include "mpi/messaging.h"
 #include "mpi/service_wire.h"
 
@@ -24,6 +25,7 @@ enum RouterTag : int {
   kStartReplicaTag = 203,   // head -> worker: u32 replica id + service name
   kStopReplicaTag = 204,    // head -> worker: u32 replica id
   kReleaseTag = 205,        // head -> worker: leave ServeReplicas
+  kHelloTag = 206,          // either way: the sender's Doorbell::Address()
 };
 
 double Now() {
@@ -53,6 +55,7 @@ struct ServiceRouter::State {
     bool released = false;
     int replicas = 0;
     double empty_since = 0;
+    std::shared_ptr<Doorbell> bell{};  // set when the worker said hello from this node
   };
   struct Replica {
     uint32_t id;
@@ -84,10 +87,18 @@ struct ServiceRouter::State {
   int spawned = 0;
   double last_spawn = -1e9;
   Outbox outbox;
+  // Rung by other threads (Submit, Post, Stop) and by workers on this node after they
+  // sent a reply: the router sleeps on it between polls.
+  std::unique_ptr<Doorbell> bell = Doorbell::Create();
+
+  // The router's turn: held by the router thread while it works (not while it sleeps)
+  // and by a Submit that routes on its caller's thread. Guards everything above.
+  std::mutex turn;
+  bool direct = false;  // MPI allows calls from any thread, one at a time
+  bool stopped = false;  // Run() has ended
 
   // Shared with other threads.
   std::mutex mutex;
-  std::condition_variable wake;
   std::deque<std::function<void()>> inbox;
   bool stop_requested = false;
   double drain_seconds = 10;
@@ -100,6 +111,14 @@ struct ServiceRouter::State {
   void Event(const std::string& text) {
     if (options.on_event) options.on_event(text);
   }
+
+  // Sends to a worker and rings its doorbell, if it has one.
+  void SendTo(Worker& worker, Bytes bytes, int tag) {
+    outbox.Send(std::move(bytes), worker.comm, worker.rank, tag);
+    if (worker.bell) worker.bell->Ring();
+  }
+
+  void Hello(Worker& worker) { SendTo(worker, bell->Address(), kHelloTag); }
 
   Replica* FindReplica(const std::string& service, uint32_t id) {
     auto it = services.find(service);
@@ -165,6 +184,7 @@ struct ServiceRouter::State {
     ++spawned;
     workers.push_back({inter, 0, "spawned " + std::to_string(spawned), true});
     workers.back().empty_since = Now();
+    Hello(workers.back());
     Event("spawned worker '" + workers.back().name + "' in " +
           std::to_string(std::chrono::duration<double>(Clock::now() - t0).count()) + " s");
     return true;
@@ -183,7 +203,7 @@ struct ServiceRouter::State {
         return false;
       }
     } else {
-      outbox.Send(U32(replica.id) + name, worker.comm, worker.rank, kStartReplicaTag);
+      SendTo(worker, U32(replica.id) + name, kStartReplicaTag);
     }
     ++worker.replicas;
     Event("started " + name + " replica " + std::to_string(replica.id) + " on " + worker.name);
@@ -200,7 +220,7 @@ struct ServiceRouter::State {
           continue;
         }
         Worker& worker = workers[it->worker];
-        if (!worker.local) outbox.Send(U32(it->id), worker.comm, worker.rank, kStopReplicaTag);
+        if (!worker.local) SendTo(worker, U32(it->id), kStopReplicaTag);
         if (--worker.replicas == 0) worker.empty_since = Now();
         Event("stopped " + name + " replica " + std::to_string(it->id) + " on " + worker.name);
         it = s.replicas.erase(it);
@@ -219,7 +239,7 @@ struct ServiceRouter::State {
   void Release(Worker& w) {
     if (w.released || w.local) return;
     w.released = true;
-    outbox.Send(Bytes(), w.comm, w.rank, kReleaseTag);
+    SendTo(w, Bytes(), kReleaseTag);
     if (w.spawned) {
       outbox.Drain(std::chrono::seconds(5));
       MPI_Comm_disconnect(&w.comm);
@@ -287,12 +307,15 @@ struct ServiceRouter::State {
       const uint64_t id = next_request++;
       ++pick->ongoing;
       in_flight[id] = {name, pick->id, std::move(p.reply)};
-      outbox.Send(EncodeServiceRequest(id, pick->id, p.request), worker.comm, worker.rank,
-                  kServeRequestTag);
+      SendTo(worker, EncodeServiceRequest(id, pick->id, p.request), kServeRequestTag);
     }
   }
 
   void Accept(const std::string& name, services::Request request, Reply reply) {
+    if (stopped) {
+      reply(services::JsonError(503, "shutting_down", "the server is shutting down"));
+      return;
+    }
     auto it = services.find(name);
     if (it == services.end()) {
       reply(services::JsonError(404, "not_found", "no service '" + name + "'"));
@@ -335,6 +358,14 @@ struct ServiceRouter::State {
         continue;
       }
       Received r = Take(message, status);
+      if (r.tag == kHelloTag) {
+        for (Worker& from : workers) {
+          if (from.comm == worker.comm && from.rank == r.source && !from.local) {
+            from.bell = Doorbell::Open(r.bytes);
+          }
+        }
+        return true;
+      }
       if (r.tag != kServeResponseTag) return true;
       uint64_t id = 0;
       services::Response response;
@@ -365,11 +396,13 @@ ServiceRouter::ServiceRouter(MpiRuntime& runtime, RouterOptions options)
     s.services.emplace(name, State::Service{services::Autoscaler(policy)});
     s.published_live[name] = 0;
   }
+  s.direct = !runtime.active() || runtime.thread_serialized();
   if (runtime.active()) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
     for (int r = 1; r < runtime.size(); ++r) {
       s.workers.push_back({MPI_COMM_WORLD, r, "rank " + std::to_string(r)});
+      s.Hello(s.workers.back());
     }
   }
 }
@@ -378,6 +411,16 @@ ServiceRouter::~ServiceRouter() = default;
 
 void ServiceRouter::Submit(const std::string& service, services::Request request,
                            Reply reply) {
+  State& s = *state_;
+  if (s.direct) {
+    // Route on the caller's thread when the router is asleep (saves waking it and a
+    // thread switch per request); otherwise leave the request to the router thread.
+    std::unique_lock turn(s.turn, std::try_to_lock);
+    if (turn.owns_lock()) {
+      s.Accept(service, std::move(request), std::move(reply));
+      return;
+    }
+  }
   Post([this, service, request = std::move(request), reply = std::move(reply)]() mutable {
     state_->Accept(service, std::move(request), std::move(reply));
   });
@@ -388,7 +431,7 @@ void ServiceRouter::Post(std::function<void()> fn) {
     std::lock_guard lock(state_->mutex);
     state_->inbox.push_back(std::move(fn));
   }
-  state_->wake.notify_one();
+  state_->bell->Ring();
 }
 
 void ServiceRouter::Stop(double drain_seconds) {
@@ -397,17 +440,22 @@ void ServiceRouter::Stop(double drain_seconds) {
     state_->stop_requested = true;
     state_->drain_seconds = drain_seconds;
   }
-  state_->wake.notify_one();
+  state_->bell->Ring();
 }
 
 void ServiceRouter::Run() {
   State& s = *state_;
-  s.Autoscale();  // the minimum replicas at once
+  {
+    std::lock_guard turn(s.turn);
+    s.Autoscale();  // the minimum replicas at once
+  }
   double last_tick = Now();
   std::chrono::microseconds sleep(10);
   std::optional<double> drain_deadline;
   while (true) {
-    bool busy = false;
+    // Read before looking for work: a ring after this makes the Wait below return.
+    const uint32_t seen = s.bell->Sequence();
+    std::unique_lock turn(s.turn);
     std::deque<std::function<void()>> jobs;
     bool stopping = false;
     {
@@ -417,7 +465,7 @@ void ServiceRouter::Run() {
       if (stopping && !drain_deadline) drain_deadline = Now() + s.drain_seconds;
     }
     for (auto& job : jobs) job();
-    busy = !jobs.empty();
+    bool busy = !jobs.empty();
     while (s.Receive()) busy = true;
     s.outbox.Reap();
     if (Now() - last_tick >= 0.1) {
@@ -433,13 +481,17 @@ void ServiceRouter::Run() {
       sleep = std::chrono::microseconds(10);
       continue;
     }
+    // Replies from workers with a doorbell and work from other threads ring; the
+    // timeout is for the rest (workers on other nodes) and for the autoscaler's tick.
     const auto cap = s.in_flight.empty() ? std::chrono::microseconds(5000)
                                          : std::chrono::microseconds(500);
-    std::unique_lock lock(s.mutex);
-    s.wake.wait_for(lock, sleep, [&] { return !s.inbox.empty() || s.stop_requested != stopping; });
+    turn.unlock();
+    s.bell->Wait(seen, sleep);
     sleep = std::min(sleep * 2, cap);
   }
-  // Unanswered requests get 503; every worker is released.
+  // Unanswered requests get 503, and later ones too; every worker is released.
+  std::lock_guard turn(s.turn);
+  s.stopped = true;
   for (auto& [id, f] : s.in_flight) {
     f.reply(services::JsonError(503, "shutting_down", "the server is shutting down"));
   }
@@ -516,20 +568,37 @@ void ServeReplicas(MpiRuntime& runtime, const ServiceFactory& make) {
   MPI_Comm_set_errhandler(head, MPI_ERRORS_RETURN);
   std::map<uint32_t, std::unique_ptr<services::Service>> replicas;
   Outbox outbox;
+  // The head rings `bell` after each message when it runs on this node; its own bell
+  // (from its hello) is rung after each reply.
+  std::unique_ptr<Doorbell> bell = Doorbell::Create();
+  std::unique_ptr<Doorbell> head_bell;
+  outbox.Send(bell->Address(), head, 0, kHelloTag);
   while (true) {
     MPI_Message message;
     MPI_Status status;
     int flag = 0;
-    WaitFor(
-        [&] {
-          outbox.Reap();
-          MPI_Improbe(0, MPI_ANY_TAG, head, &flag, &message, &status);
-          return flag != 0;
-        },
-        std::chrono::microseconds(1000));
+    const auto probe = [&] {
+      outbox.Reap();
+      MPI_Improbe(0, MPI_ANY_TAG, head, &flag, &message, &status);
+      return flag != 0;
+    };
+    if (head_bell) {
+      // Sleep until rung; the timeout only bounds the wait for sends to complete.
+      std::chrono::microseconds sleep(100);
+      while (true) {
+        const uint32_t seen = bell->Sequence();
+        if (probe()) break;
+        bell->Wait(seen, sleep);
+        sleep = std::min(sleep * 2, std::chrono::microseconds(5000));
+      }
+    } else {
+      WaitFor(probe, std::chrono::microseconds(1000));  // a head on another node
+    }
     Received r = Take(message, status);
     if (r.tag == kReleaseTag) break;
-    if (r.tag == kStartReplicaTag) {
+    if (r.tag == kHelloTag) {
+      head_bell = Doorbell::Open(r.bytes);
+    } else if (r.tag == kStartReplicaTag) {
       const uint32_t id = ReadU32(r.bytes);
       try {
         replicas[id] = make(r.bytes.substr(4));
@@ -552,6 +621,7 @@ void ServeReplicas(MpiRuntime& runtime, const ServiceFactory& make) {
         response = services::JsonError(500, "internal", e.what());
       }
       outbox.Send(EncodeServiceResponse(id, response), head, 0, kServeResponseTag);
+      if (head_bell) head_bell->Ring();
     }
   }
   outbox.Drain(std::chrono::seconds(5));

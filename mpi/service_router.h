@@ -1,7 +1,6 @@
 #ifndef QUANTFARM_MPI_SERVICE_ROUTER_H_
 #define QUANTFARM_MPI_SERVICE_ROUTER_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
@@ -62,9 +61,11 @@ struct RouterStatus {
 // each service's replica count; replicas go to workers with room first, else a worker
 // is spawned (cooldown, at most max_spawned_workers); empty spawned workers are released
 // after release_delay_seconds. Submit/Post/Stop may be called from any thread; Run and
-// everything it calls run on the thread that owns MPI. The router never spins: it
-// sleeps on a condition variable between polls (10 us doubling to 0.5 ms while replies
-// are awaited, 5 ms when idle) and wakes at once on Submit.
+// everything it calls run on the thread that owns MPI. Neither side spins: the router
+// and each worker sleep on their Doorbell between polls, and whoever sends them
+// something from this node (a worker's reply, Submit/Post/Stop, the router's request)
+// rings it; the sleeps' timeouts (router: 10 us doubling to 0.5 ms while replies are
+// awaited, 5 ms when idle; worker: up to 5 ms) cover peers on other nodes, which poll.
 class ServiceRouter {
  public:
   ServiceRouter(MpiRuntime& runtime, RouterOptions options);
@@ -72,8 +73,9 @@ class ServiceRouter {
   ServiceRouter(const ServiceRouter&) = delete;
   ServiceRouter& operator=(const ServiceRouter&) = delete;
 
-  // Queues `request` for `service` (a name of options.services); `reply` is called
-  // exactly once, on the router thread.
+  // Routes `request` to `service` (a name of options.services); `reply` is called
+  // exactly once, on the router thread or (when MPI allows calls from any thread and
+  // the router is idle) within Submit on the caller's thread.
   void Submit(const std::string& service, services::Request request, Reply reply);
   // Runs `fn` on the router thread (status, scaling commands).
   void Post(std::function<void()> fn);

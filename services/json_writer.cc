@@ -130,30 +130,44 @@ JsonWriter& JsonWriter::Number(double value) {
   // Shortest round-trip digits, laid out as nlohmann's serializer does: plain decimals
   // for decimal exponents in (-4, 15], scientific beyond, ".0" on integral values.
   char buffer[40];
-  const auto result =
-      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
-  const std::string_view text(buffer, static_cast<std::size_t>(result.ptr - buffer));
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  std::string_view text(buffer, static_cast<std::size_t>(result.ptr - buffer));
+  const std::size_t point = text.find('.');
+  const std::size_t integral = (point == std::string_view::npos ? text.size() : point) -
+                               (text[0] == '-' ? 1 : 0);
+  if (text.find('e') == std::string_view::npos && integral <= 15) {  // the usual case
+    out_ += text;
+    if (point == std::string_view::npos) out_ += ".0";
+    return *this;
+  }
+  result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  text = std::string_view(buffer, static_cast<std::size_t>(result.ptr - buffer));
   const std::size_t e = text.find('e');
   std::size_t start = 0;
   if (text[0] == '-') {
     out_.push_back('-');
     start = 1;
   }
-  std::string digits(1, text[start]);
-  if (text[start + 1] == '.') digits.append(text.substr(start + 2, e - start - 2));
+  char digit_buffer[24];
+  std::size_t k = 0;
+  digit_buffer[k++] = text[start];
+  for (std::size_t i = start + 2; i < e && text[start + 1] == '.'; ++i) {
+    digit_buffer[k++] = text[i];
+  }
+  const std::string_view digits(digit_buffer, k);
   int exponent = 0;
   std::from_chars(text.data() + e + (text[e + 1] == '+' ? 2 : 1), text.data() + text.size(),
                   exponent);
   const int n = exponent + 1;  // position of the decimal point
-  const int k = static_cast<int>(digits.size());
-  if (k <= n && n <= 15) {
+  const int count = static_cast<int>(k);
+  if (count <= n && n <= 15) {
     out_ += digits;
-    out_.append(static_cast<std::size_t>(n - k), '0');
+    out_.append(static_cast<std::size_t>(n - count), '0');
     out_ += ".0";
   } else if (0 < n && n <= 15) {
-    out_.append(digits, 0, static_cast<std::size_t>(n));
+    out_ += digits.substr(0, static_cast<std::size_t>(n));
     out_.push_back('.');
-    out_.append(digits, static_cast<std::size_t>(n));
+    out_ += digits.substr(static_cast<std::size_t>(n));
   } else if (-4 < n && n <= 0) {
     out_ += "0.";
     out_.append(static_cast<std::size_t>(-n), '0');

@@ -20,6 +20,9 @@ namespace qf::services {
 // balanced Begin/End); Take() checks nothing.
 class JsonWriter {
  public:
+  JsonWriter() = default;
+  explicit JsonWriter(std::size_t reserve) { out_.reserve(reserve); }
+
   JsonWriter& BeginObject();
   JsonWriter& EndObject();
   JsonWriter& BeginArray();

@@ -140,14 +140,26 @@ std::vector<ScreenCriterion> ParseCriteria(const nlohmann::json& criteria,
   return out;
 }
 
-nlohmann::ordered_json CriteriaToJson(const std::vector<ScreenCriterion>& criteria) {
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+void WriteCriteria(JsonWriter& w, const std::vector<ScreenCriterion>& criteria) {
+  w.BeginArray();
   for (const ScreenCriterion& c : criteria) {
-    out.push_back({{"field", c.field},
-                   {"operator", ScreenOpNames()[static_cast<std::size_t>(c.op)]},
-                   {"value", c.value}});
+    w.BeginObject().Key("field").String(c.field);
+    w.Key("operator").String(ScreenOpNames()[static_cast<std::size_t>(c.op)]);
+    w.Key("value");
+    if (c.value.is_number_float()) {
+      w.Number(c.value.get<double>());
+    } else {
+      w.Raw(c.value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    w.EndObject();
   }
-  return out;
+  w.EndArray();
+}
+
+nlohmann::ordered_json CriteriaToJson(const std::vector<ScreenCriterion>& criteria) {
+  JsonWriter w;
+  WriteCriteria(w, criteria);
+  return nlohmann::ordered_json::parse(w.Take());
 }
 
 double NumericValue(const UniverseRow& row, const std::string& field) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "services/json_writer.h"
 #include "services/market_universe.h"
 
 namespace qf::services {
@@ -47,6 +48,8 @@ inline constexpr std::size_t kMaxInValues = 1000;
 // 'criteria[1].operator' must be one of eq, ne, ...; got 'like'".
 std::vector<ScreenCriterion> ParseCriteria(const nlohmann::json& criteria,
                                            const std::string& path);
+// The criteria as a JSON array of {"field", "operator", "value"} (value as given).
+void WriteCriteria(JsonWriter& w, const std::vector<ScreenCriterion>& criteria);
 nlohmann::ordered_json CriteriaToJson(const std::vector<ScreenCriterion>& criteria);
 
 bool Matches(const UniverseRow& row, const ScreenCriterion& criterion);

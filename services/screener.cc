@@ -251,7 +251,7 @@ Response Screener::Screen(const Request& request) {
     return a.row->symbol < b.row->symbol;
   });
   const std::size_t count = std::min(keyed.size(), static_cast<std::size_t>(limit));
-  JsonWriter w;
+  JsonWriter w(1024 + 320 * count);
   w.BeginObject().Key("results").BeginArray();
   for (std::size_t i = 0; i < count; ++i) WriteRow(w, *keyed[i].row);
   w.EndArray();
@@ -266,8 +266,8 @@ Response Screener::Screen(const Request& request) {
   }
   w.Key("sort").BeginObject().Key("field").String(sort_field);
   w.Key("order").String(descending ? "desc" : "asc").EndObject();
-  w.Key("criteria").Raw(CriteriaToJson(criteria).dump(-1, ' ', false,
-                                                     nlohmann::json::error_handler_t::replace));
+  w.Key("criteria");
+  WriteCriteria(w, criteria);
   if (!custom.empty()) w.Key("custom_filter").String(custom);
   w.EndObject();
   Response response;

@@ -38,7 +38,8 @@ TEST(JsonWriterTest, NumbersReadBackToTheSameBitsAndStayFloats) {
   }
   JsonWriter w;
   const double laid_out[] = {10, -0.0, 2.5e12, 1e300, 0.1, 1e-4, 1.5e-5, 123456.789,
-                             1e15, 1e16, -3.25e-300, 5e-324};
+                             1e15, 1e16, -3.25e-300, 5e-324, 12345678901234567.0,
+                             123456789012345.0, 1.5e14, -2.5e12, 0.000012345, 1e-5};
   w.BeginArray();
   for (double v : laid_out) w.Number(v);
   w.EndArray();
