@@ -1,6 +1,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,7 +30,7 @@ namespace {
 struct ServeOptions {
   std::string bind = "127.0.0.1";
   int port = 8000;
-  int io_threads = 2;
+  int io_threads = 0;  // 0: one per two cores, at least one
   int max_workers = 4;
   int replicas_per_worker = 4;
   std::string autoscaling_path;
@@ -178,7 +179,9 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   serve::HttpServerOptions ho;
   ho.bind_address = o.bind;
   ho.port = static_cast<uint16_t>(o.port);
-  ho.io_threads = o.io_threads;
+  ho.io_threads = o.io_threads > 0
+                      ? o.io_threads
+                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
   if (const char* token = std::getenv("QUANTFARM_API_TOKEN")) ho.api_token = token;
   const serve::RouteTable lookup = routes;
   serve::HttpServer server(
@@ -242,7 +245,8 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_option("--replicas-per-worker", o->replicas_per_worker,
                   "replicas one worker process hosts at most (default 4)")
       ->check(CLI::Range(1, 64));
-  cmd->add_option("--io-threads", o->io_threads, "HTTP threads on the head (default 2)")
+  cmd->add_option("--io-threads", o->io_threads,
+                  "HTTP threads on the head (default: one per two cores, at least one)")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--autoscaling", o->autoscaling_path,
                   "JSON file of per-service autoscaling policies (see README); the seeds' "

@@ -385,8 +385,10 @@ class Session : public std::enable_shared_from_this<Session> {
       std::lock_guard lock(lifeline->mu);
       if (!lifeline->open) return;
       if (std::shared_ptr<Session> self = weak.lock()) {
+        // Inline when called on the session's own strand (a handler answering at once),
+        // queued to it otherwise.
         auto executor = self->stream_.get_executor();
-        net::post(executor, [self, sequence, response = std::move(response)]() mutable {
+        net::dispatch(executor, [self, sequence, response = std::move(response)]() mutable {
           self->Deliver(sequence, std::move(response));
         });
       }
