@@ -179,7 +179,8 @@ JsonWriter& JsonWriter::Number(double value) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Integer(int64_t value) {
+template <class Int>
+JsonWriter& JsonWriter::Whole(Int value) {
   Separate();
   char buffer[24];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
@@ -187,13 +188,8 @@ JsonWriter& JsonWriter::Integer(int64_t value) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Unsigned(uint64_t value) {
-  Separate();
-  char buffer[24];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out_.append(buffer, result.ptr);
-  return *this;
-}
+JsonWriter& JsonWriter::Integer(int64_t value) { return Whole(value); }
+JsonWriter& JsonWriter::Unsigned(uint64_t value) { return Whole(value); }
 
 JsonWriter& JsonWriter::Bool(bool value) {
   Separate();

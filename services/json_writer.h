@@ -41,6 +41,8 @@ class JsonWriter {
 
  private:
   void Separate();
+  template <class Int>
+  JsonWriter& Whole(Int value);
 
   std::string out_;
   std::vector<bool> has_items_;  // per open container: a value was written
