@@ -256,11 +256,32 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kReading;
     first_request_ = false;
     stream_.expires_after(server_.options_.read_timeout);
+    if (buffer_.size() > 0 && ParseBuffered()) return;
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) {
           self->OnHeader(ec);
         });
+  }
+
+  // Parses what the buffer already holds, here rather than through another asynchronous
+  // read (a keep-alive client's small request usually arrives whole). Returns false when
+  // the header is still incomplete: the caller reads on. Otherwise the request goes on
+  // exactly as after an asynchronous read (errors, 100-continue, the body's rest).
+  bool ParseBuffered() {
+    parser_->eager(true);
+    beast::error_code ec;
+    buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec == http::error::need_more) {
+      if (!parser_->is_header_done()) return false;
+      ec = {};
+    }
+    if (ec) {
+      OnRead(ec);
+    } else {
+      OnHeader(ec);
+    }
+    return true;
   }
 
   // Headers read (the body limit is already checked against Content-Length). A client
