@@ -29,7 +29,8 @@ enum Tag : int {
 
 // Polls `probe` until it returns true: continuously for up to 50 us (a reply to a
 // short task usually arrives within that), then sleeping between polls from 10 us
-// doubling to `max_sleep`, so that a rank with nothing to do leaves its core.
+// doubling to `max_sleep`, so that a rank with nothing to do leaves its core. `probe`
+// is called twice in a row before each sleep.
 template <class Probe>
 void WaitFor(Probe probe, std::chrono::microseconds max_sleep);
 
@@ -80,6 +81,9 @@ void WaitFor(Probe probe, std::chrono::microseconds max_sleep) {
   }
   std::chrono::microseconds sleep(10);
   while (!probe()) {
+    // Once more before sleeping: Open MPI's probes match before they progress, so a
+    // message the last probe took in is only matched by the next one.
+    if (probe()) return;
     std::this_thread::sleep_for(sleep);
     sleep = std::min(sleep * 2, max_sleep);
   }
