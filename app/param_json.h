@@ -6,6 +6,7 @@
 
 #include "backtest/metrics.h"
 #include "backtest/param_space.h"
+#include "services/backtest_json.h"
 
 namespace qf::app {
 
@@ -16,9 +17,11 @@ namespace qf::app {
 // parameter, or a value out of bounds.
 ParamValues ParseParamsJson(const ParamSpace& space, const std::string& text);
 
-nlohmann::ordered_json ParamsToJson(const ParamSpace& space, const ParamValues& values);
-nlohmann::ordered_json SpaceToJson(const ParamSpace& space);
-nlohmann::ordered_json MetricsToJson(const Metrics& m);
+// The JSON forms of parameters, spaces and metrics are the services' (one spelling for
+// the CLI and the HTTP API).
+using services::MetricsToJson;
+using services::ParamsToJson;
+using services::SpaceToJson;
 
 }  // namespace qf::app
 
