@@ -54,3 +54,19 @@ try:
 except Exception:
     print(0)" "$1"
 }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  /usr/bin/python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
+}
+
+# wait_serve URL PID LOG: waits up to 10 s for URL/health to answer; fails (showing LOG)
+# if the server process PID exits first or it never answers.
+wait_serve() {
+  for _ in $(seq 1 200); do
+    curl -sf "$1/health" > /dev/null 2>&1 && return 0
+    kill -0 "$2" 2> /dev/null || { cat "$3" >&2; fail "serve exited at start-up"; }
+    sleep 0.05
+  done
+  curl -sf "$1/health" > /dev/null || { cat "$3" >&2; fail "serve did not answer /health"; }
+}

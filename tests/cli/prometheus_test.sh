@@ -27,9 +27,6 @@ cleanup() {  # stops what this test started, by pid
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() {
-  "$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
-}
 dump_logs() { echo "--- serve.out" >&2; tail -n 20 serve.out >&2; echo "--- prometheus.log" >&2; tail -n 20 prometheus.log >&2; }
 
 "$QF" data synth --store quantfarm.h5 --symbols 6 --bars 1000 --seed 3 > /dev/null
@@ -37,12 +34,7 @@ port=$(free_port)
 url="http://127.0.0.1:$port"
 "${MPIRUN[@]}" -np 2 "$QF" serve --port "$port" > serve.out 2>&1 &
 serve_pid=$!
-for _ in $(seq 1 200); do
-  curl -sf "$url/health" > /dev/null 2>&1 && break
-  kill -0 "$serve_pid" 2> /dev/null || { cat serve.out >&2; fail "serve exited at start-up"; }
-  sleep 0.05
-done
-curl -sf "$url/health" > /dev/null || { cat serve.out >&2; fail "serve did not answer /health"; }
+wait_serve "$url" "$serve_pid" serve.out
 # One screen request first, so the series exists before Prometheus's first scrape.
 curl -sf -X POST "$url/api/screener/screen" -d '{"limit": 5}' > /dev/null ||
   fail "a screen request failed"

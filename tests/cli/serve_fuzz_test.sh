@@ -39,17 +39,12 @@ jq_py() {  # jq_py FILE EXPR: prints EXPR over the JSON document j in FILE
 
 "$QF" data synth --store quantfarm.h5 --symbols 6 --bars 1000 --seed 3 > /dev/null
 store_sum=$(sha256sum quantfarm.h5)
-port=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+port=$(free_port)
 url="http://127.0.0.1:$port"
 "${MPIRUN[@]}" -np 3 "$QF" serve --port "$port" --replicas-per-worker 3 --max-workers 0 \
   > serve.out 2>&1 &
 serve_pid=$!
-for _ in $(seq 1 200); do
-  curl -sf "$url/health" > /dev/null 2>&1 && break
-  kill -0 "$serve_pid" 2> /dev/null || { cat serve.out >&2; fail "serve exited at start-up"; }
-  sleep 0.05
-done
-curl -sf "$url/health" > /dev/null || { cat serve.out >&2; fail "serve did not answer /health"; }
+wait_serve "$url" "$serve_pid" serve.out
 # The processes: timeout -> mpirun -> 3 ranks (all on this node).
 mpirun_pid=$(pgrep -P "$serve_pid" -x mpirun || true)
 [ -n "$mpirun_pid" ] || fail "no mpirun under $serve_pid"

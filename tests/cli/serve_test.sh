@@ -11,7 +11,7 @@ MPIRUN=(timeout 300 mpirun --allow-run-as-root --oversubscribe --mca btl self,va
 command -v wrk > /dev/null || fail "wrk is not installed: run scripts/install-deps.sh"
 
 "$QF" data synth --store quantfarm.h5 --symbols 6 --bars 1000 --seed 3 > /dev/null
-port=$(/usr/bin/python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+port=$(free_port)
 url="http://127.0.0.1:$port"
 # Scale screener up when more than one request is under way for 0.5 s; back down after
 # 1 s without; empty spawned workers go 10 s (the default) after that.
@@ -41,13 +41,15 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code -X POST "$url/api/cluster/scale" -d '{"service": "nope", "replicas": 2}')" = 400 ] ||
   fail "scaling an unknown service is not 400"
 
-# A sustained load: the screener scales up beyond rank 1's room, so a worker is spawned.
+# A sustained load (48 connections: enough requests under way at every autoscaler tick
+# now that a screen takes tens of microseconds): the screener scales up beyond rank 1's
+# room, so a worker is spawned.
 cat > screen.lua <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"limit": 5, "sort": {"field": "market_cap", "order": "desc"}}'
 LUA
 start=$(date +%s%N)
-wrk -t 2 -c 16 -d 6s -s screen.lua "$url/api/screener/screen" > load.txt &
+wrk -t 2 -c 48 -d 6s -s screen.lua "$url/api/screener/screen" > load.txt &
 wrk_pid=$!
 up_ms=""
 for _ in $(seq 1 120); do
