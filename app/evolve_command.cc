@@ -25,6 +25,8 @@
 #include "ga/evolve_config.h"
 #include "ga/fitness_evaluator.h"
 #include "ga/island_model.h"
+#include "mpi/node_series_store.h"
+#include "mpi/rank_threads.h"
 #include "mpi/shared_markets.h"
 #include "mpi/task_farm.h"
 #include "mpi/task_server.h"
@@ -148,6 +150,17 @@ std::string Bar(double fraction) {
   const int filled = static_cast<int>(fraction * kWidth);
   return "[" + std::string(static_cast<std::size_t>(filled), '#') +
          std::string(static_cast<std::size_t>(kWidth - filled), '.') + "]";
+}
+
+// "2" when every rank has the same thread count, else "2,1,1" (by rank).
+std::string ThreadsText(const std::vector<int>& threads) {
+  std::string out;
+  const bool same = std::all_of(threads.begin(), threads.end(),
+                                [&](int t) { return t == threads.front(); });
+  for (std::size_t i = 0; i < (same ? 1 : threads.size()); ++i) {
+    out += (i > 0 ? "," : "") + std::to_string(threads[i]);
+  }
+  return out;
 }
 
 // Everything the head records of one generation, for the results file.
@@ -429,9 +442,11 @@ ExperimentProgress ProgressOf(const ga::EvolveConfig& config,
   return p;
 }
 
+// `threads`: the OpenMP threads of each worker rank (of the head in local mode).
 int RunSearch(const EvolveOptions& o, const ga::EvolveConfig& config,
-              mpi::MpiRuntime& runtime, ga::FitnessEvaluator& evaluator, int threads,
-              const std::vector<std::string>& hashes, ExperimentSession& session) {
+              mpi::MpiRuntime& runtime, ga::FitnessEvaluator& evaluator,
+              const std::vector<int>& threads, const std::vector<std::string>& hashes,
+              ExperimentSession& session) {
   nlohmann::json welcome = {{"config", config.text}, {"data_hashes", hashes}};
   mpi::TaskFarm farm(runtime, {.depth = 2,
                                .worker_timeout_seconds = o.worker_timeout,
@@ -455,7 +470,7 @@ int RunSearch(const EvolveOptions& o, const ga::EvolveConfig& config,
     std::map<std::string, std::string> a = {
         {"quantfarm_version", "0.1.0"}, {"started_at", started_at}, {"written_at", NowIso()},
         {"ranks", std::to_string(runtime.size())}, {"workers", std::to_string(farm.workers())},
-        {"threads_per_rank", std::to_string(threads)}, {"seconds", std::to_string(seconds)},
+        {"threads_per_rank", ThreadsText(threads)}, {"seconds", std::to_string(seconds)},
         {"evaluated", std::to_string(evaluated.size())}};
     for (std::size_t i = 0; i < hashes.size(); ++i) a["data_hash_" + std::to_string(i)] = hashes[i];
     return a;
@@ -478,12 +493,12 @@ int RunSearch(const EvolveOptions& o, const ga::EvolveConfig& config,
   if (!o.quiet) {
     std::string what = config.strategies[0];
     for (std::size_t i = 1; i < config.strategies.size(); ++i) what += ", " + config.strategies[i];
+    const bool one = std::all_of(threads.begin(), threads.end(), [](int t) { return t == 1; });
+    const std::string per = ThreadsText(threads) + (one ? " thread" : " threads");
     const std::string where =
-        farm.workers() == 0
-            ? "local mode, " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s")
-            : std::to_string(farm.workers()) + " worker rank" +
-                  (farm.workers() == 1 ? "" : "s") + " x " + std::to_string(threads) +
-                  " thread" + (threads == 1 ? "" : "s");
+        farm.workers() == 0 ? "local mode, " + per
+                            : std::to_string(farm.workers()) + " worker rank" +
+                                  (farm.workers() == 1 ? "" : "s") + " x " + per;
     std::printf("evolve %s on %zu symbol%s: population %d, %d island%s, %d generations, %s\n",
                 what.c_str(), config.symbols.size(), config.symbols.size() == 1 ? "" : "s",
                 config.ga.population, config.ga.islands, config.ga.islands == 1 ? "" : "s",
@@ -694,7 +709,7 @@ int RunSearch(const EvolveOptions& o, const ga::EvolveConfig& config,
 
 // RunSearch as experiment --name of the registry: marked failed when it throws.
 int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRuntime& runtime,
-            ga::FitnessEvaluator& evaluator, int threads,
+            ga::FitnessEvaluator& evaluator, const std::vector<int>& threads,
             const std::vector<std::string>& hashes) {
   const SessionOptions options{o.registry, ExperimentName(o),
                                !o.no_cache && !CacheDisabledByEnvironment(),
@@ -742,8 +757,12 @@ void RunSpawnedWorker(const EvolveOptions& o, mpi::MpiRuntime& runtime) {
       throw std::runtime_error("the market data in '" + config.store +
                                "' changed since the run started");
     }
-    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    evaluator.emplace(config, SplitMarkets(config, markets), o.threads > 0 ? o.threads : hw,
+    const mpi::ThreadChoice choice =
+        mpi::ChooseThreads(runtime, o.threads, std::getenv("OMP_NUM_THREADS"));
+    if (!choice.warning.empty()) {
+      std::fprintf(stderr, "quantfarm: warning: %s\n", choice.warning.c_str());
+    }
+    evaluator.emplace(config, SplitMarkets(config, markets), choice.threads,
                       static_cast<std::size_t>(o.cache_gb * 1024.0 * 1024.0 * 1024.0));
   } catch (const std::exception& e) {
     mpi::ReportStartFailure(runtime, e.what());
@@ -765,12 +784,13 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
                   "takes it from the registry");
   cmd->add_option("--out", o->out, "results HDF5 file (default results.h5)");
   cmd->add_option("--threads", o->threads,
-                  "OpenMP threads per evaluating rank (default: cores / evaluating ranks "
-                  "on the node)");
+                  "OpenMP threads per evaluating rank (default: OMP_NUM_THREADS, else the "
+                  "cores the rank is bound to / evaluating ranks bound to them)");
   cmd->add_option("--top", o->top, "how many of the best to report (default 5)");
   cmd->add_option("--cache-gb", o->cache_gb,
-                  "indicator cache per evaluating rank in GiB, least recently used "
-                  "dropped first (default 4)");
+                  "indicator cache in GiB (default 4): shared by the worker ranks of a "
+                  "node, and per rank for series beyond it (least recently used dropped "
+                  "first)");
   o->out_option = cmd->get_option("--out");
   AddRegistryFlag(cmd, &o->registry);
   cmd->add_option("--name", o->name,
@@ -861,17 +881,38 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
         std::fflush(stdout);
       }
     }
-    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int evaluating = runtime.size() == 1 ? 1 : std::max(1, runtime.node_workers());
-    const int threads = o->threads > 0 ? o->threads : std::max(1, hw / evaluating);
-    ga::FitnessEvaluator evaluator(
-        config, SplitMarkets(config, markets), threads,
-        static_cast<std::size_t>(o->cache_gb * 1024.0 * 1024.0 * 1024.0));
+    mpi::ThreadChoice choice;
+    try {
+      choice = mpi::ChooseThreads(runtime, o->threads, std::getenv("OMP_NUM_THREADS"));
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    error = runtime.AgreeOnError(error.empty(), error);
+    if (!error.empty()) throw std::invalid_argument(error);
+    if (!choice.warning.empty()) {
+      std::fprintf(stderr, "quantfarm: warning: %s\n", choice.warning.c_str());
+    }
+    const auto threads_of_ranks = runtime.GatherToHead(choice.threads);
+    // Ranks of a node with several workers share indicator series (computed once per
+    // node); one worker keeps them in its own heap, as local mode does.
+    const auto cache_bytes = static_cast<std::size_t>(o->cache_gb * 1024.0 * 1024.0 * 1024.0);
+    std::unique_ptr<mpi::NodeSeriesStore> series_store;
+    if (runtime.active() && runtime.max_node_workers() >= 2) {
+      series_store = mpi::NodeSeriesStore::CreateOnNode(runtime, cache_bytes);
+    }
+    ga::FitnessEvaluator evaluator(config, SplitMarkets(config, markets), choice.threads,
+                                   cache_bytes,
+                                   runtime.node_workers() >= 2 ? series_store.get() : nullptr);
     if (!runtime.is_head()) {
       ServeEvaluations(*o, runtime, evaluator);
       return;
     }
-    RunHead(*o, config, runtime, evaluator, threads, hashes);
+    std::vector<int> worker_threads;
+    for (std::size_t r = 1; r < threads_of_ranks.size(); ++r) {
+      worker_threads.push_back(static_cast<int>(threads_of_ranks[r]));
+    }
+    if (worker_threads.empty()) worker_threads.push_back(choice.threads);
+    RunHead(*o, config, runtime, evaluator, worker_threads, hashes);
   });
 }
 

@@ -11,7 +11,7 @@ namespace {
 std::size_t ReadyBytes(const std::shared_future<IndicatorCache::Series>& f) {
   if (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return 0;
   try {
-    return f.get()->size() * sizeof(double);
+    return f.get()->owned_bytes();
   } catch (...) {
     return 0;
   }
@@ -38,7 +38,20 @@ IndicatorCache::Series IndicatorCache::Get(
   }
   if (inserted) {
     try {
-      promise.set_value(std::make_shared<const std::vector<double>>(compute()));
+      std::vector<double> own;
+      bool computed = false;
+      std::optional<std::span<const double>> stored;
+      if (shared_ != nullptr) {
+        stored = shared_->Get(prefix_ + key, [&]() -> std::span<const double> {
+          own = compute();
+          computed = true;
+          return own;
+        });
+      }
+      if (!stored && !computed) own = compute();
+      promise.set_value(stored ? std::make_shared<const SeriesValues>(stored->data(),
+                                                                      stored->size())
+                               : std::make_shared<const SeriesValues>(std::move(own)));
     } catch (...) {
       promise.set_exception(std::current_exception());
     }
@@ -48,14 +61,20 @@ IndicatorCache::Series IndicatorCache::Get(
 
 void IndicatorCache::Put(const std::string& key, std::vector<double> series) {
   std::promise<Series> ready;
-  ready.set_value(std::make_shared<const std::vector<double>>(std::move(series)));
+  std::optional<std::span<const double>> stored;
+  if (shared_ != nullptr) stored = shared_->Put(prefix_ + key, series);
+  ready.set_value(stored ? std::make_shared<const SeriesValues>(stored->data(), stored->size())
+                         : std::make_shared<const SeriesValues>(std::move(series)));
   std::lock_guard<std::mutex> lock(mutex_);
   entries_.emplace(key, Entry{ready.get_future().share(), ++clock_});
 }
 
 bool IndicatorCache::Contains(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return entries_.count(key) > 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (entries_.count(key) > 0) return true;
+  }
+  return shared_ != nullptr && shared_->Contains(prefix_ + key);
 }
 
 std::size_t IndicatorCache::size() const {

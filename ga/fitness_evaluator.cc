@@ -24,9 +24,15 @@ bool NeedsPairMarkets(const EvolveConfig& config) {
 
 namespace {
 
-std::vector<std::unique_ptr<IndicatorCache>> MakeCaches(std::size_t n) {
+// One cache per market; series published to `shared` under "<prefix><market index>/".
+std::vector<std::unique_ptr<IndicatorCache>> MakeCaches(std::size_t n,
+                                                        SharedSeriesStore* shared = nullptr,
+                                                        const std::string& prefix = "") {
   std::vector<std::unique_ptr<IndicatorCache>> caches;
-  for (std::size_t i = 0; i < n; ++i) caches.push_back(std::make_unique<IndicatorCache>());
+  for (std::size_t i = 0; i < n; ++i) {
+    caches.push_back(
+        std::make_unique<IndicatorCache>(shared, prefix + std::to_string(i) + "/"));
+  }
   return caches;
 }
 
@@ -39,7 +45,8 @@ Market FitnessBars(const Market& m, const SplitSpec& split) {
 }  // namespace
 
 FitnessEvaluator::FitnessEvaluator(const EvolveConfig& config, EvolveMarkets markets,
-                                   int threads, std::size_t cache_bytes)
+                                   int threads, std::size_t cache_bytes,
+                                   SharedSeriesStore* shared)
     : config_(config),
       markets_(std::move(markets)),
       threads_(threads < 1 ? 1 : threads),
@@ -53,8 +60,8 @@ FitnessEvaluator::FitnessEvaluator(const EvolveConfig& config, EvolveMarkets mar
   }
   for (const Market& m : markets_.single) fitness_.single.push_back(FitnessBars(m, config_.split));
   for (const Market& m : markets_.pair) fitness_.pair.push_back(FitnessBars(m, config_.split));
-  fitness_.single_caches = MakeCaches(markets_.single.size());
-  fitness_.pair_caches = MakeCaches(markets_.pair.size());
+  fitness_.single_caches = MakeCaches(markets_.single.size(), shared, "fitness/single/");
+  fitness_.pair_caches = MakeCaches(markets_.pair.size(), shared, "fitness/pair/");
   details_.single = markets_.single;
   details_.pair = markets_.pair;
   details_.single_caches = MakeCaches(markets_.single.size());

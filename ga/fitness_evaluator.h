@@ -42,11 +42,14 @@ bool NeedsPairMarkets(const EvolveConfig& config);
 // fraction of the cost) and "full" otherwise. A pure function of (config, markets,
 // request): the result does not depend on batching, threads or process. Keeps one
 // indicator cache per market, trimmed (least recently used first) to `cache_bytes`
-// in all between calls. Not thread-safe (uses `threads` OpenMP threads internally).
+// in all between calls. With `shared` (the node's SharedSeriesStore, which must
+// outlive the evaluator), the fitness indicators are taken from and published to it, so
+// that the evaluators of several processes compute each series once; results are the
+// same with and without it. Not thread-safe (uses `threads` OpenMP threads internally).
 class FitnessEvaluator {
  public:
   FitnessEvaluator(const EvolveConfig& config, EvolveMarkets markets, int threads,
-                   std::size_t cache_bytes);
+                   std::size_t cache_bytes, SharedSeriesStore* shared = nullptr);
 
   std::vector<Fitness> Evaluate(std::span<const EvalRequest> requests);
 

@@ -1,13 +1,74 @@
 #include "mpi/mpi_runtime.h"
 
 #include <mpi.h>
+#include <sched.h>
 
+#include <array>
+#include <boost/mpi/collectives.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 
+#include "mpi/communicators.h"
+
 namespace qf::mpi {
+
+namespace {
+
+namespace bmpi = boost::mpi;
+
+constexpr std::size_t kMaskWords = CPU_SETSIZE / 64;
+using CpuMask = std::array<uint64_t, kMaskWords>;
+
+CpuMask ThisProcessCpus() {
+  CpuMask mask{};
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) {
+    mask[0] = 1;
+    return mask;
+  }
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) mask[static_cast<std::size_t>(cpu) / 64] |= 1ULL << (cpu % 64);
+  }
+  return mask;
+}
+
+int Count(const CpuMask& m) {
+  int n = 0;
+  for (uint64_t w : m) n += __builtin_popcountll(w);
+  return n;
+}
+
+bool Overlap(const CpuMask& a, const CpuMask& b) {
+  for (std::size_t i = 0; i < kMaskWords; ++i) {
+    if ((a[i] & b[i]) != 0) return true;
+  }
+  return false;
+}
+
+// "0-3,6" style.
+std::string Describe(const CpuMask& m) {
+  std::string out;
+  int cpu = 0;
+  auto has = [&](int c) { return c < CPU_SETSIZE && ((m[c / 64] >> (c % 64)) & 1) != 0; };
+  while (cpu < CPU_SETSIZE) {
+    if (!has(cpu)) {
+      ++cpu;
+      continue;
+    }
+    int last = cpu;
+    while (has(last + 1)) ++last;
+    if (!out.empty()) out += ",";
+    out += std::to_string(cpu);
+    if (last > cpu) out += "-" + std::to_string(last);
+    cpu = last + 1;
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
 
 bool MpiRuntime::LaunchedByMpi() {
   for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"}) {
@@ -16,30 +77,50 @@ bool MpiRuntime::LaunchedByMpi() {
   return false;
 }
 
-MpiRuntime::MpiRuntime(int* argc, char*** argv) {
+MpiRuntime::MpiRuntime(int* argc, char*** argv) : comms_(std::make_unique<Communicators>()) {
   std::error_code ec;
   executable_ = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   for (int i = 1; i < *argc; ++i) arguments_.emplace_back((*argv)[i]);
+  const CpuMask mine = ThisProcessCpus();
+  cpus_ = Count(mine);
+  cpu_list_ = Describe(mine);
   if (!LaunchedByMpi()) return;
-  int provided = 0;
-  if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
-    throw std::runtime_error("MPI_Init_thread failed");
-  }
+  // Every process of the job, spawned ones included, makes the same choice, so the
+  // point-to-point layers match.
+  setenv("OMPI_MCA_pml", "ob1", 0);
+  comms_->environment.emplace(*argc, *argv, bmpi::threading::serialized, false);
   active_ = true;
-  thread_serialized_ = provided >= MPI_THREAD_SERIALIZED;
+  thread_serialized_ = bmpi::environment::thread_level() >= bmpi::threading::serialized;
   MPI_Comm parent = MPI_COMM_NULL;
   MPI_Comm_get_parent(&parent);
   spawned_ = parent != MPI_COMM_NULL;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  bmpi::communicator& world = comms_->world;
+  rank_ = world.rank();
+  size_ = world.size();
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
-  MPI_Comm_rank(node, &node_rank_);
-  MPI_Comm_size(node, &node_size_);
+  comms_->node = bmpi::communicator(node, bmpi::comm_take_ownership);
+  node_rank_ = comms_->node.rank();
+  node_size_ = comms_->node.size();
   int leader_world_rank = rank_;  // the node's rank 0 is its lowest world rank
-  MPI_Bcast(&leader_world_rank, 1, MPI_INT, 0, node);
+  bmpi::broadcast(comms_->node, leader_world_rank, 0);
   head_on_node_ = leader_world_rank == 0;
-  MPI_Comm_free(&node);
+  max_node_workers_ = bmpi::all_reduce(world, node_workers(), bmpi::maximum<int>());
+  // Who evaluates on this node, bound to which CPUs.
+  const int evaluates = this->evaluates() ? 1 : 0;
+  std::vector<uint64_t> masks;
+  std::vector<int> evaluating;
+  bmpi::all_gather(comms_->node, mine.data(), static_cast<int>(kMaskWords), masks);
+  bmpi::all_gather(comms_->node, evaluates, evaluating);
+  ranks_sharing_cpus_ = 0;
+  for (int r = 0; r < node_size_; ++r) {
+    CpuMask other{};
+    std::copy_n(masks.begin() + static_cast<long>(r * kMaskWords), kMaskWords, other.begin());
+    if (evaluating[static_cast<std::size_t>(r)] != 0 && Overlap(mine, other)) {
+      ++ranks_sharing_cpus_;
+    }
+  }
+  ranks_sharing_cpus_ = std::max(1, ranks_sharing_cpus_);
 }
 
 MpiRuntime::~MpiRuntime() {
@@ -51,37 +132,29 @@ MpiRuntime::~MpiRuntime() {
     std::_Exit(0);
   }
   for (auto it = finalizers_.rbegin(); it != finalizers_.rend(); ++it) (*it)();
-  if (active_) MPI_Finalize();
+  comms_.reset();  // frees the node communicator, then MPI_Finalize
 }
 
 std::string MpiRuntime::AgreeOnError(bool ok, const std::string& message) const {
   if (!active_) return ok ? "" : message;
-  const int mine = ok ? size_ : rank_;
-  int first = 0;
-  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  const int first = bmpi::all_reduce(comms_->world, ok ? size_ : rank_, bmpi::minimum<int>());
   if (first == size_) return "";
   std::string text = rank_ == first ? message : std::string();
-  unsigned long long length = text.size();
-  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, first, MPI_COMM_WORLD);
-  text.resize(length);
-  MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, first, MPI_COMM_WORLD);
+  bmpi::broadcast(comms_->world, text, first);
   return text.empty() ? "unspecified error on rank " + std::to_string(first) : text;
 }
 
 std::vector<double> MpiRuntime::GatherToHead(double value) const {
   if (!active_) return {value};
-  std::vector<double> all(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
-  MPI_Gather(&value, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  std::vector<double> all;
+  bmpi::gather(comms_->world, value, all, 0);
   return all;
 }
 
 std::string MpiRuntime::Broadcast(const std::string& bytes) const {
   if (!active_) return bytes;
   std::string text = rank_ == 0 ? bytes : std::string();
-  unsigned long long length = text.size();
-  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
-  text.resize(length);
-  MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, 0, MPI_COMM_WORLD);
+  bmpi::broadcast(comms_->world, text, 0);
   return text;
 }
 

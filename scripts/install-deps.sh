@@ -10,7 +10,7 @@ packages=(
   python3-numba python3-numpy python3-h5py python3-deap python3-fastapi python3-uvicorn
   hyperfine
   slurm-wlm munge prometheus
-  libboost-dev curl wrk
+  libboost-dev libboost-mpi-dev libboost-serialization-dev curl wrk
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -155,7 +155,7 @@ namespace {
 
 // Strategies build MACD and %D from cached parts; they must equal the indicator
 // functions users see through `quantfarm indicator`, bit for bit.
-bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
+bool SameBits(std::span<const double> a, std::span<const double> b) {
   return a.size() == b.size() &&
          std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
