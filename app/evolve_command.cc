@@ -59,6 +59,7 @@ struct EvolveOptions {
   CLI::Option* out_option = nullptr;  // to tell a given --out from the default
   double worker_timeout = 2.0;
   int max_respawns = 8;
+  bool shared_series = false;
 };
 
 // Set by SIGTERM, SIGUSR1 or SIGINT (Slurm's time limit and preemption signals): the
@@ -802,6 +803,10 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_option("--cache-precision", o->cache_precision,
                   "relative precision of float parameters in cache fingerprints (default "
                   "1e-9; 0 = exact)");
+  cmd->add_flag("--shared-series", o->shared_series,
+                "worker ranks of a node share indicator series through a shared-memory "
+                "table (each computed once per node, memory bounded by --cache-gb per "
+                "node) instead of each rank computing its own (see bench/README.md)");
   cmd->add_flag("--quiet", o->quiet, "no per-generation lines");
   cmd->add_flag("--resume", o->resume,
                 "continue the run checkpointed in --out (written after every generation, "
@@ -893,11 +898,11 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
       std::fprintf(stderr, "quantfarm: warning: %s\n", choice.warning.c_str());
     }
     const auto threads_of_ranks = runtime.GatherToHead(choice.threads);
-    // Ranks of a node with several workers share indicator series (computed once per
-    // node); one worker keeps them in its own heap, as local mode does.
+    // With --shared-series, the worker ranks of a node share indicator series (computed
+    // once per node); a lone worker keeps them in its own heap, as local mode does.
     const auto cache_bytes = static_cast<std::size_t>(o->cache_gb * 1024.0 * 1024.0 * 1024.0);
     std::unique_ptr<mpi::NodeSeriesStore> series_store;
-    if (runtime.active() && runtime.max_node_workers() >= 2) {
+    if (o->shared_series && runtime.active() && runtime.max_node_workers() >= 2) {
       series_store = mpi::NodeSeriesStore::CreateOnNode(runtime, cache_bytes);
     }
     ga::FitnessEvaluator evaluator(config, SplitMarkets(config, markets), choice.threads,

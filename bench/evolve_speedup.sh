@@ -26,7 +26,8 @@
 #   run side by side, e.g. the previous build; none by default), MPI_FLAGS (default
 #   "--allow-run-as-root --oversubscribe --enable-recovery --bind-to none": the head
 #   sleeps, so its extra rank costs nothing; without --bind-to none Open MPI binds each of
-#   at most 2 ranks to one core, and a rank with C threads would get only one).
+#   at most 2 ranks to one core, and a rank with C threads would get only one),
+#   NEW_ARGS (extra `evolve` flags for the new binary only, e.g. "--shared-series").
 for w in ${WORKLOADS:-ema mixed}; do
   case $w in
     ema | mixed) ;;
@@ -128,6 +129,8 @@ for i in range(1, repeat + 1):
                 out = f"{work}/{tag}.h5"
                 cmd = [binary, "evolve", "--config", config, "--out", out,
                        "--threads", str(threads), "--quiet"]
+                if b == "new":
+                    cmd += os.environ.get("NEW_ARGS", "").split()
                 if np_:
                     cmd = ["mpirun", *mpi, "-np", str(np_)] + cmd
                 cmd = ["timeout", "1800"] + cmd

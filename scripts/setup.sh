@@ -14,7 +14,9 @@ echo; echo "== quantfarm data synth: 4 synthetic symbols, 10 years of daily bars
 "$qf" data synth --symbols 4 --bars 2520 --seed 42 --store "$store"
 echo; echo "== mpirun quantfarm evolve: genetic search over 4 strategy seeds on AAA and CCC"
 echo "   (rank 0 schedules, one worker rank per core evaluates; config: examples/evolve.json)"
-mpi_flags=(--oversubscribe --enable-recovery)
+# --bind-to none: Open MPI would pin each of up to 2 ranks to one core; quantfarm sizes
+# each rank's threads from the cores it may use (see README, "Threads and binding").
+mpi_flags=(--oversubscribe --enable-recovery --bind-to none)
 [ "$(id -u)" -ne 0 ] || mpi_flags+=(--allow-run-as-root)
 cores=$(nproc)
 (cd "$root" && mpirun "${mpi_flags[@]}" -np $((cores + 1)) "$qf" evolve \

@@ -23,6 +23,12 @@ for np in 1 2 3 4; do
   "${MPIRUN[@]}" -np "$np" "$QF" evolve --config evolve.json --out "np$np.h5" --quiet \
     > "np$np.out" 2> "np$np.err" || { cat "np$np.err"; fail "mpirun -np $np failed"; }
 done
+# Worker ranks sharing their indicator series through the node's table.
+for np in 3 4; do
+  "${MPIRUN[@]}" -np "$np" "$QF" evolve --config evolve.json --out "np${np}s.h5" --quiet \
+    --shared-series > "np${np}s.out" 2> "np${np}s.err" ||
+    { cat "np${np}s.err"; fail "mpirun -np $np --shared-series failed"; }
+done
 
 /usr/bin/python3 - <<'PY' || fail "results differ between rank counts"
 import h5py, json, numpy as np
@@ -37,7 +43,7 @@ def columns(path):
     return f, out
 base_file, base = columns("local.h5")
 assert len([k for k in base if k.endswith("/fitness")]) == 6, "six generations"
-for path in ["np1.h5", "np2.h5", "np3.h5", "np4.h5"]:
+for path in ["np1.h5", "np2.h5", "np3.h5", "np4.h5", "np3s.h5", "np4s.h5"]:
     f, other = columns(path)
     assert other.keys() == base.keys(), path
     for k in base:
