@@ -49,19 +49,15 @@ fi
 if [[ " $workloads " == *" mixed "* ]]; then
   "$qf" data synth --symbols 1 --bars "$mixed_bars" --timeframe 1m --seed 7 \
     --store "$work/mixed.h5" >/dev/null
-  cat > "$work/mixed.json" <<JSON
-{"strategy": ["bollinger_reversion", "ema_crossover", "atr_volatility_breakout"],
- "symbols": ["AAA"], "store": "$work/mixed.h5",
- "timeframe": "1m", "population": $pop, "generations": $mixed_gens, "islands": 4,
- "migration_interval": 5, "migration_size": 2, "tournament_size": 3,
- "crossover": "uniform", "crossover_rate": 0.8, "mutation": "gaussian",
- "mutation_rate": 0.2, "mutation_sigma": 0.1, "elitism": 2,
- "fitness": {"metric": "sharpe", "min_trades": 0, "max_drawdown": 1.0},
- "split": {"in_sample": 0.7},
- "engine": {"fill": "next-open", "commission_bps": 1, "slippage_bps": 1,
-            "position_size": 1, "long_only": false},
- "seed": 42}
-JSON
+  # The ema workload's GA, fitness and engine settings, other strategies and data.
+  "$py" - "$work" "$mixed_gens" <<'PY'
+import json, sys
+work, gens = sys.argv[1], int(sys.argv[2])
+c = json.load(open(f"{work}/evolve.json"))
+c.update(strategy=["bollinger_reversion", "ema_crossover", "atr_volatility_breakout"],
+         store=f"{work}/mixed.h5", timeframe="1m", generations=gens)
+json.dump(c, open(f"{work}/mixed.json", "w"))
+PY
 fi
 
 "$py" - "$work" "$qf" "$old_qf" "$repeat" "$cores" "$bars" "$pop" "$gens" "$mixed_bars" \
