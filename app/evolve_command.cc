@@ -724,6 +724,17 @@ int RunHead(const EvolveOptions& o, const ga::EvolveConfig& config, mpi::MpiRunt
   }
 }
 
+// This rank's evaluation threads (--threads, OMP_NUM_THREADS, its cores); prints the
+// choice's warning, if any, on this rank's stderr. Throws std::invalid_argument.
+mpi::ThreadChoice EvaluatorThreads(const EvolveOptions& o, const mpi::MpiRuntime& runtime) {
+  mpi::ThreadChoice choice =
+      mpi::ChooseThreads(runtime, o.threads, std::getenv("OMP_NUM_THREADS"));
+  if (!choice.warning.empty()) {
+    std::fprintf(stderr, "quantfarm: warning: %s\n", choice.warning.c_str());
+  }
+  return choice;
+}
+
 // A worker's loop: evaluates the head's batches until released.
 void ServeEvaluations(const EvolveOptions& o, mpi::MpiRuntime& runtime,
                       ga::FitnessEvaluator& evaluator) {
@@ -758,11 +769,7 @@ void RunSpawnedWorker(const EvolveOptions& o, mpi::MpiRuntime& runtime) {
       throw std::runtime_error("the market data in '" + config.store +
                                "' changed since the run started");
     }
-    const mpi::ThreadChoice choice =
-        mpi::ChooseThreads(runtime, o.threads, std::getenv("OMP_NUM_THREADS"));
-    if (!choice.warning.empty()) {
-      std::fprintf(stderr, "quantfarm: warning: %s\n", choice.warning.c_str());
-    }
+    const mpi::ThreadChoice choice = EvaluatorThreads(o, runtime);
     evaluator.emplace(config, SplitMarkets(config, markets), choice.threads,
                       static_cast<std::size_t>(o.cache_gb * 1024.0 * 1024.0 * 1024.0));
   } catch (const std::exception& e) {
@@ -888,15 +895,12 @@ void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
     }
     mpi::ThreadChoice choice;
     try {
-      choice = mpi::ChooseThreads(runtime, o->threads, std::getenv("OMP_NUM_THREADS"));
+      choice = EvaluatorThreads(*o, runtime);
     } catch (const std::exception& e) {
       error = e.what();
     }
     error = runtime.AgreeOnError(error.empty(), error);
     if (!error.empty()) throw std::invalid_argument(error);
-    if (!choice.warning.empty()) {
-      std::fprintf(stderr, "quantfarm: warning: %s\n", choice.warning.c_str());
-    }
     const auto threads_of_ranks = runtime.GatherToHead(choice.threads);
     // With --shared-series, the worker ranks of a node share indicator series (computed
     // once per node); a lone worker keeps them in its own heap, as local mode does.

@@ -105,27 +105,37 @@ TEST(NodeSeriesStoreTest, ManyKeysFromManyThreadsEachComputedOnce) {
   EXPECT_EQ(store->series(), 300u);
 }
 
-// A process that asks for a series another process is computing sleeps until it is
-// ready and then reads the other's values; it never computes them itself.
-TEST(NodeSeriesStoreTest, AnotherProcessWaitsForTheSeriesInsteadOfComputingIt) {
-  auto store = NodeSeriesStore::CreatePrivate(1 << 20, 64);
+// Forks a child that claims `key` in `store` and runs `body` as its computation; returns
+// once the child has claimed the key (it signals through a pipe), with the child's pid.
+template <class Body>
+pid_t ForkClaimant(NodeSeriesStore& store, const std::string& key, Body body) {
   int ready_pipe[2];
-  ASSERT_EQ(pipe(ready_pipe), 0);
+  if (pipe(ready_pipe) != 0) return -1;
   const pid_t child = fork();
-  ASSERT_GE(child, 0);
   if (child == 0) {
-    std::vector<double> own;
-    store->Get("slow", [&]() -> std::span<const double> {
+    store.Get(key, [&]() -> std::span<const double> {
       char c = 1;
-      (void)!write(ready_pipe[1], &c, 1);  // claimed: the parent may ask now
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      own = Ramp(500, 7);
-      return own;
+      (void)!write(ready_pipe[1], &c, 1);
+      return body();
     });
     _exit(0);
   }
   char c;
-  ASSERT_EQ(read(ready_pipe[0], &c, 1), 1);
+  if (child < 0 || read(ready_pipe[0], &c, 1) != 1) return -1;
+  return child;
+}
+
+// A process that asks for a series another process is computing sleeps until it is
+// ready and then reads the other's values; it never computes them itself.
+TEST(NodeSeriesStoreTest, AnotherProcessWaitsForTheSeriesInsteadOfComputingIt) {
+  auto store = NodeSeriesStore::CreatePrivate(1 << 20, 64);
+  std::vector<double> computed;
+  const pid_t child = ForkClaimant(*store, "slow", [&]() -> std::span<const double> {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    computed = Ramp(500, 7);
+    return computed;
+  });
+  ASSERT_GT(child, 0);
   std::vector<double> own;
   std::atomic<int> calls{0};
   const auto t0 = Clock::now();
@@ -144,21 +154,11 @@ TEST(NodeSeriesStoreTest, AnotherProcessWaitsForTheSeriesInsteadOfComputingIt) {
 // it is gone and compute the series themselves.
 TEST(NodeSeriesStoreTest, ADeadComputingProcessDoesNotBlockTheOthers) {
   auto store = NodeSeriesStore::CreatePrivate(1 << 20, 64);
-  int ready_pipe[2];
-  ASSERT_EQ(pipe(ready_pipe), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    store->Get("stuck", [&]() -> std::span<const double> {
-      char c = 1;
-      (void)!write(ready_pipe[1], &c, 1);
-      pause();  // killed here
-      return {};
-    });
-    _exit(0);
-  }
-  char c;
-  ASSERT_EQ(read(ready_pipe[0], &c, 1), 1);
+  const pid_t child = ForkClaimant(*store, "stuck", []() -> std::span<const double> {
+    pause();  // killed here
+    return {};
+  });
+  ASSERT_GT(child, 0);
   std::thread killer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     kill(child, SIGKILL);
