@@ -62,7 +62,10 @@ std::string Describe(const CpuMask& m) {
     while (has(last + 1)) ++last;
     if (!out.empty()) out += ",";
     out += std::to_string(cpu);
-    if (last > cpu) out += "-" + std::to_string(last);
+    if (last > cpu) {
+      out += '-';
+      out += std::to_string(last);
+    }
     cpu = last + 1;
   }
   return out.empty() ? "none" : out;
