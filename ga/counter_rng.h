@@ -15,7 +15,11 @@ enum class RngOp : uint32_t {
   kMutation,
   kMigration,
   kRandomSearch,
-  kRepair
+  kRepair,
+  kPbtExploit,  // appended: earlier values keep their streams
+  kPbtExplore,
+  kAsha,
+  kBayesian
 };
 
 // A counter-based random stream (Random123 Philox-4x64-10) addressed by

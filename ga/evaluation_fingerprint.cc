@@ -107,7 +107,7 @@ std::string CanonicalParams(const ParamSpace& space, const Genome& genome,
 
 EvaluationContext::EvaluationContext(const EvolveConfig& config, const DataHashes& data,
                                      double precision, uint32_t engine_version)
-    : precision_(precision) {
+    : windows_(config.windows), precision_(precision) {
   ValidateParamPrecision(precision);
   if (data.symbols.size() != config.symbols.size()) {
     throw std::invalid_argument("fingerprint: " + std::to_string(data.symbols.size()) +
@@ -143,7 +143,9 @@ EvaluationContext::EvaluationContext(const EvolveConfig& config, const DataHashe
     c.Text("metric", config.fitness.metric);
     c.Int("min_trades", config.fitness.min_trades);
     c.Bits("max_drawdown", config.fitness.max_drawdown);
-    c.Text("aggregate", config.fitness.aggregate == Aggregate::kMin ? "min" : "mean");
+    c.Text("aggregate", config.fitness.aggregate == Aggregate::kMin    ? "min"
+                       : config.fitness.aggregate == Aggregate::kMean ? "mean"
+                                                                      : "mean_plus_min");
     c.Bits("in_sample", config.split.in_sample);
     c.Int("folds", config.split.folds);
     c.Text("fill", config.engine.fill == FillTiming::kClose ? "close" : "next-open");
@@ -165,6 +167,19 @@ Fingerprint EvaluationContext::Of(const EvalRequest& request) const {
   const Fingerprint& context = contexts_[request.strategy];
   std::string bytes(reinterpret_cast<const char*>(context.data()), context.size());
   bytes += CanonicalParams(*spaces_[request.strategy], request.genome, precision_);
+  if (request.window != 0) {  // exact bits of the window's fractions
+    if (request.window > windows_.size()) {
+      throw std::invalid_argument("fingerprint: fitness window " +
+                                  std::to_string(request.window) + " of " +
+                                  std::to_string(windows_.size()));
+    }
+    const FitnessWindow& w = windows_[request.window - 1];
+    for (double f : {w.begin, w.end}) {
+      const auto bits = std::bit_cast<uint64_t>(f);
+      for (int b = 7; b >= 0; --b) bytes += static_cast<char>((bits >> (8 * b)) & 0xff);
+    }
+    bytes += "window;";
+  }
   return Hash(bytes.data(), bytes.size());
 }
 

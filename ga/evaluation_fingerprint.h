@@ -64,7 +64,9 @@ class EvaluationContext {
                     uint32_t engine_version = kEngineVersion);
 
   // The fingerprint of evaluating `request`: XXH3-128 of the strategy's context hash
-  // followed by CanonicalParams of its genome. Throws std::invalid_argument when the
+  // followed by CanonicalParams of its genome and, for a fitness window w >= 1, the
+  // big-endian bits of config.windows[w - 1]'s begin and end and "window;" (window 0,
+  // all the fitness bars, adds nothing: the same fingerprint as before windows). Throws std::invalid_argument when the
   // strategy index is out of range or the genome has the wrong size.
   Fingerprint Of(const EvalRequest& request) const;
 
@@ -75,6 +77,7 @@ class EvaluationContext {
  private:
   std::vector<Fingerprint> contexts_;
   std::vector<const ParamSpace*> spaces_;  // of the static strategy registry
+  std::vector<FitnessWindow> windows_;
   double precision_;
 };
 

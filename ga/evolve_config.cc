@@ -246,8 +246,10 @@ void ParseFitness(const ObjectReader& top, EvolveConfig& c, json& out) {
   f.min_trades = r.Int("min_trades", def.min_trades, 0, INT_MAX);
   f.max_drawdown = r.Number("max_drawdown", def.max_drawdown);
   if (!(f.max_drawdown >= 0 && f.max_drawdown <= 1)) r.Bad("max_drawdown", "in [0, 1]");
-  const std::string aggregate = r.Choice("aggregate", {"mean", "min"});
-  f.aggregate = aggregate == "mean" ? Aggregate::kMean : Aggregate::kMin;
+  const std::string aggregate = r.Choice("aggregate", {"mean", "min", "mean_plus_min"});
+  f.aggregate = aggregate == "mean"  ? Aggregate::kMean
+                : aggregate == "min" ? Aggregate::kMin
+                                     : Aggregate::kMeanPlusMin;
   out["fitness"] = {{"metric", f.metric},
                     {"min_trades", f.min_trades},
                     {"max_drawdown", f.max_drawdown},

@@ -35,6 +35,13 @@ inline constexpr int kMaxFolds = 1000;
 //   engine        {"fill": ("next-open" | "close"), "commission_bps": (1),
 //                 "slippage_bps": (1), "position_size": (1), "long_only": (false)},
 //                 checked by EngineConfig::Validate
+// A part of the fitness bars as fractions [begin, end) of them, 0 <= begin < end <= 1:
+// a PBT window or an ASHA rung.
+struct FitnessWindow {
+  double begin = 0;
+  double end = 1;
+};
+
 struct EvolveConfig {
   std::vector<std::string> strategies;
   std::vector<std::string> symbols;
@@ -46,6 +53,9 @@ struct EvolveConfig {
   FitnessSpec fitness;
   SplitSpec split;
   EngineConfig engine;
+  // The fitness windows requests may name (EvalRequest::window - 1). Set by the search
+  // config of PBT and ASHA, never by the evolve config; not part of `text`.
+  std::vector<FitnessWindow> windows;
   // Canonical JSON of the parsed config, every key present with its default (split and
   // symbol2 only when set), "strategy" always an array, keys sorted. Parsing it gives
   // the same config.

@@ -21,7 +21,9 @@ Fitness AggregateFitness(const FitnessSpec& spec, std::span<const Metrics> per_s
         feasible && m.trades >= spec.min_trades && m.max_drawdown <= spec.max_drawdown;
   }
   const double mean = sum / static_cast<double>(per_symbol.size());
-  const double chosen = spec.aggregate == Aggregate::kMean ? mean : min;
+  const double chosen = spec.aggregate == Aggregate::kMean  ? mean
+                        : spec.aggregate == Aggregate::kMin ? min
+                                                            : mean + min;
   // Infeasible individuals keep their order among themselves (selection still has a
   // gradient towards better scores) but rank below every feasible one.
   const double bounded = std::clamp(chosen, -kScoreBound, kScoreBound);

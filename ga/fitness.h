@@ -10,7 +10,8 @@
 namespace qf::ga {
 
 // How per-symbol scores combine into one fitness.
-enum class Aggregate { kMean, kMin };
+// kMeanPlusMin: mean + min of the scores (a set that fits one symbol only scores low).
+enum class Aggregate { kMean, kMin, kMeanPlusMin };
 
 // What "fit" means for an evolution run.
 struct FitnessSpec {
@@ -26,7 +27,8 @@ inline constexpr double kInfeasible = -1e9;
 inline constexpr double kScoreBound = 1e6;
 
 struct Fitness {
-  double value;   // what selection maximizes: the mean or min score; kInfeasible + it
+  double value;   // what selection maximizes: the mean, min or mean + min score;
+                  // kInfeasible + it
                   // when infeasible (below every feasible value, still ordered)
   double mean;    // mean of the per-symbol scores (summed in symbol order)
   double min;     // smallest per-symbol score

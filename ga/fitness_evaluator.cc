@@ -1,9 +1,14 @@
 #include "ga/fitness_evaluator.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 #include "backtest/batch_evaluator.h"
+#include "backtest/engine.h"
 #include "backtest/strategy.h"
 
 namespace qf::ga {
@@ -42,7 +47,39 @@ Market FitnessBars(const Market& m, const SplitSpec& split) {
   return TruncateMarket(m, MakeSegments(m.size(), split)[1].end);
 }
 
+// `blocks` consecutive equal blocks of bars [1, bars), then [1, bars) itself.
+std::vector<Segment> BlockSegments(std::size_t bars, int blocks) {
+  std::vector<Segment> out;
+  const std::size_t n = bars > 1 ? bars - 1 : 0;
+  for (int b = 0; b < blocks; ++b) {
+    const std::size_t begin = 1 + n * static_cast<std::size_t>(b) / static_cast<std::size_t>(blocks);
+    const std::size_t end = 1 + n * static_cast<std::size_t>(b + 1) / static_cast<std::size_t>(blocks);
+    if (end < begin + 2) {
+      throw std::invalid_argument("overfitting: " + std::to_string(blocks) + " blocks of " +
+                                  std::to_string(bars) + " bars leave fewer than 2 per block");
+    }
+    out.push_back({"block_" + std::to_string(b), begin, end});
+  }
+  out.push_back({"fitness", 1, bars});
+  return out;
+}
+
 }  // namespace
+
+Segment WindowSegment(std::size_t bars, const std::vector<FitnessWindow>& windows,
+                      uint32_t window) {
+  if (window == 0) return {"fitness", 1, bars};
+  if (window > windows.size()) {
+    throw std::invalid_argument("request names fitness window " + std::to_string(window) +
+                                " of " + std::to_string(windows.size()));
+  }
+  const FitnessWindow& w = windows[window - 1];
+  const auto at = [&](double f) {
+    return static_cast<std::size_t>(std::floor(f * static_cast<double>(bars)));
+  };
+  return {"window_" + std::to_string(window), std::max<std::size_t>(1, at(w.begin)),
+          w.end >= 1 ? bars : at(w.end)};
+}
 
 FitnessEvaluator::FitnessEvaluator(const EvolveConfig& config, EvolveMarkets markets,
                                    int threads, std::size_t cache_bytes,
@@ -77,34 +114,41 @@ std::vector<std::string> FitnessEvaluator::SegmentLabels() const {
 }
 
 std::vector<std::vector<std::vector<Metrics>>> FitnessEvaluator::Run(
-    Target& target, std::span<const EvalRequest> requests) {
+    Target& target, std::span<const EvalRequest> requests, int blocks) {
   const std::size_t symbols = config_.symbols.size();
   // metrics[request][symbol][segment]
   std::vector<std::vector<std::vector<Metrics>>> out(
       requests.size(), std::vector<std::vector<Metrics>>(symbols));
-  for (uint32_t k = 0; k < config_.strategies.size(); ++k) {
-    std::vector<ParamValues> sets;
-    std::vector<std::size_t> index;
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      if (requests[i].strategy >= config_.strategies.size()) {
-        throw std::invalid_argument("request names strategy " +
-                                    std::to_string(requests[i].strategy) + " of " +
-                                    std::to_string(config_.strategies.size()));
-      }
-      if (requests[i].strategy != k) continue;
-      sets.push_back(requests[i].genome);
-      index.push_back(i);
+  // One batch per (strategy, window), in that order.
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].strategy >= config_.strategies.size()) {
+      throw std::invalid_argument("request names strategy " +
+                                  std::to_string(requests[i].strategy) + " of " +
+                                  std::to_string(config_.strategies.size()));
     }
-    if (sets.empty()) continue;
+    if (requests[i].window > config_.windows.size() ||
+        ((target.full_segments || blocks > 0) && requests[i].window != 0)) {
+      throw std::invalid_argument("request names fitness window " +
+                                  std::to_string(requests[i].window) + " of " +
+                                  std::to_string(config_.windows.size()));
+    }
+    groups[{requests[i].strategy, requests[i].window}].push_back(i);
+  }
+  for (const auto& [group, index] : groups) {
+    const auto [k, window] = group;
+    std::vector<ParamValues> sets;
+    for (std::size_t i : index) sets.push_back(requests[i].genome);
     const Strategy& strategy = FindStrategy(config_.strategies[k]);
     for (const auto& p : sets) strategy.Validate(p);
     const bool pair = strategy.needs_pair();
     for (std::size_t sym = 0; sym < symbols; ++sym) {
       const Market& market = pair ? target.pair[sym] : target.single[sym];
       IndicatorCache& cache = pair ? *target.pair_caches[sym] : *target.single_caches[sym];
-      const auto segments = target.full_segments
-                                ? MakeSegments(market.size(), config_.split)
-                                : std::vector<Segment>{{"fitness", 1, market.size()}};
+      const auto segments = blocks > 0            ? BlockSegments(market.size(), blocks)
+                            : target.full_segments ? MakeSegments(market.size(), config_.split)
+                                                   : std::vector<Segment>{WindowSegment(
+                                                         market.size(), config_.windows, window)};
       auto metrics = EvaluateBatch(market, strategy, sets, config_.engine, segments, cache,
                                    threads_);
       for (std::size_t j = 0; j < sets.size(); ++j) out[index[j]][sym] = std::move(metrics[j]);
@@ -127,6 +171,38 @@ std::vector<Fitness> FitnessEvaluator::Evaluate(std::span<const EvalRequest> req
     out.push_back(AggregateFitness(config_.fitness, per_symbol));
   }
   return out;
+}
+
+std::vector<std::vector<std::vector<Metrics>>> FitnessEvaluator::BlockMetrics(
+    std::span<const EvalRequest> requests, int blocks) {
+  if (blocks < 1) throw std::invalid_argument("overfitting blocks must be >= 1");
+  return Run(fitness_, requests, blocks);
+}
+
+std::vector<double> FitnessEvaluator::FitnessReturns(const EvalRequest& request,
+                                                     std::size_t symbol) {
+  const Strategy& strategy = FindStrategy(config_.strategies.at(request.strategy));
+  const Market& market =
+      strategy.needs_pair() ? fitness_.pair.at(symbol) : fitness_.single.at(symbol);
+  const BacktestResult r = RunBacktest(market, strategy, request.genome, config_.engine, {});
+  std::vector<double> out;
+  for (std::size_t i = 1; i < r.equity.size(); ++i) {
+    out.push_back(r.equity[i - 1] > 0 ? r.equity[i] / r.equity[i - 1] - 1 : 0.0);
+  }
+  return out;
+}
+
+std::size_t FitnessEvaluator::fitness_bars() const {
+  std::size_t bars = SIZE_MAX;
+  for (const auto* list : {&fitness_.single, &fitness_.pair}) {
+    for (const Market& m : *list) bars = std::min(bars, m.size());
+  }
+  return bars == SIZE_MAX ? 0 : bars;
+}
+
+double FitnessEvaluator::bars_per_year() const {
+  const Market& m = markets_.single.empty() ? markets_.pair.front() : markets_.single.front();
+  return m.timeframe.bars_per_year;
 }
 
 std::vector<std::vector<Metrics>> FitnessEvaluator::Details(const EvalRequest& request) {
@@ -172,6 +248,7 @@ std::string EncodeRequests(std::span<const EvalRequest> requests) {
   w.Put<uint64_t>(requests.size());
   for (const auto& r : requests) {
     w.Put<uint32_t>(r.strategy);
+    w.Put<uint32_t>(r.window);
     w.Put<uint32_t>(static_cast<uint32_t>(r.genome.size()));
     for (double g : r.genome) w.Put<double>(g);
   }
@@ -185,6 +262,7 @@ std::vector<EvalRequest> DecodeRequests(const std::string& bytes) {
   std::vector<EvalRequest> out(static_cast<std::size_t>(count));
   for (auto& req : out) {
     req.strategy = r.Get<uint32_t>();
+    req.window = r.Get<uint32_t>();
     const auto n = r.Get<uint32_t>();
     if (n > 64) throw std::runtime_error("malformed task message");
     req.genome.resize(n);

@@ -18,11 +18,20 @@
 
 namespace qf::ga {
 
-// One genome of one of the config's strategies (index into EvolveConfig::strategies).
+// One genome of one of the config's strategies (index into EvolveConfig::strategies),
+// scored on fitness window `window`: 0 = all the fitness bars, w >= 1 =
+// EvolveConfig::windows[w - 1] (PBT's windows, ASHA's rungs).
 struct EvalRequest {
   uint32_t strategy = 0;
   Genome genome;
+  uint32_t window = 0;
 };
+
+// The bars fitness window `window` (0 = all) scores within a market of `bars` fitness
+// bars: [max(1, floor(begin * bars)), floor(end * bars)). Throws std::invalid_argument
+// when `window` > windows.size().
+Segment WindowSegment(std::size_t bars, const std::vector<FitnessWindow>& windows,
+                      uint32_t window);
 
 // The markets an evolve run evaluates on: per config symbol, the symbol alone and,
 // when a strategy trades pairs, the pair (symbol, symbol2). Empty markets are unused.
@@ -53,6 +62,20 @@ class FitnessEvaluator {
 
   std::vector<Fitness> Evaluate(std::span<const EvalRequest> requests);
 
+  // metrics[request][symbol][segment] of window-0 requests over `blocks` consecutive
+  // equal blocks of the fitness bars, then over all of them (blocks + 1 segments), for
+  // the overfitting report. Throws std::invalid_argument when blocks < 1 or a block
+  // would have fewer than 2 bars.
+  std::vector<std::vector<std::vector<Metrics>>> BlockMetrics(
+      std::span<const EvalRequest> requests, int blocks);
+  // The per-bar returns of `request` (window 0) on symbol `symbol` over the fitness
+  // bars (bar 1 on), for the deflated Sharpe ratio's skewness and kurtosis.
+  std::vector<double> FitnessReturns(const EvalRequest& request, std::size_t symbol);
+  // The fewest fitness bars of any market (what BlockMetrics divides).
+  std::size_t fitness_bars() const;
+  // Bars per year of the config's timeframe (annualisation of Metrics).
+  double bars_per_year() const;
+
   // metrics[symbol][segment] of one request over the whole series, for reports.
   std::vector<std::vector<Metrics>> Details(const EvalRequest& request);
   // Segment labels of Details() (the same for every symbol).
@@ -64,8 +87,10 @@ class FitnessEvaluator {
     std::vector<std::unique_ptr<IndicatorCache>> single_caches, pair_caches;
     bool full_segments = false;  // true: every segment (Details), false: fitness only
   };
+  // blocks > 0: BlockMetrics' segments instead of the target's.
   std::vector<std::vector<std::vector<Metrics>>> Run(Target& target,
-                                                     std::span<const EvalRequest> requests);
+                                                     std::span<const EvalRequest> requests,
+                                                     int blocks = 0);
 
   EvolveConfig config_;
   EvolveMarkets markets_;

@@ -7,10 +7,10 @@ packages=(
   libhdf5-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libxxhash-dev librandom123-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-numba python3-numpy python3-h5py python3-deap python3-fastapi python3-uvicorn
+  python3-numba python3-numpy python3-h5py python3-deap python3-fastapi python3-uvicorn python3-optuna
   hyperfine
   slurm-wlm munge prometheus
-  libboost-dev libboost-mpi-dev libboost-serialization-dev curl wrk
+  libboost-dev libboost-mpi-dev libboost-serialization-dev libeigen3-dev curl wrk
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,14 +1,14 @@
-#include "app/experiment_session.h"
+#include "search/experiment_session.h"
 
 #include <cstdio>
 #include <stdexcept>
 
-#include "app/param_json.h"
+#include "services/backtest_json.h"
 #include "backtest/strategy.h"
 #include "storage/market_store.h"
 #include "storage/registry_db.h"
 
-namespace qf::app {
+namespace qf::search {
 
 namespace {
 
@@ -35,7 +35,10 @@ void ExperimentSession::Begin(const std::string& result_file,
                               const ExperimentProgress& progress, bool resumed) {
   Transaction write(db_);
   if (!resumed) cache_.ForgetExperiment(options_.name);
-  experiments_.Begin(options_.name, config_.text, result_file, config_.generations,
+  experiments_.Begin(options_.name,
+                     options_.config_text.empty() ? config_.text : options_.config_text,
+                     result_file,
+                     options_.steps_total > 0 ? options_.steps_total : config_.generations,
                      progress);
   write.Commit();
   running_ = true;
@@ -87,7 +90,7 @@ void ExperimentSession::RecordGeneration(std::span<const ga::EvalRequest> comput
       CacheEntry& e = entries[i];
       e.key = context_.Of(r);
       e.strategy = std::string(s.name());
-      e.params_json = ParamsToJson(s.space(), r.genome).dump();
+      e.params_json = services::ParamsToJson(s.space(), r.genome).dump();
       e.fitness = fitness[i].value;
       e.fitness_bytes = ga::EncodeFitness(fitness.subspan(i, 1));
     }
@@ -134,4 +137,4 @@ ga::DataHashes EvolveDataHashes(const ga::EvolveConfig& config,
   return data;
 }
 
-}  // namespace qf::app
+}  // namespace qf::search

@@ -1,5 +1,5 @@
-#ifndef QUANTFARM_APP_EXPERIMENT_SESSION_H_
-#define QUANTFARM_APP_EXPERIMENT_SESSION_H_
+#ifndef QUANTFARM_SEARCH_EXPERIMENT_SESSION_H_
+#define QUANTFARM_SEARCH_EXPERIMENT_SESSION_H_
 
 #include <optional>
 #include <span>
@@ -14,16 +14,18 @@
 #include "storage/result_cache.h"
 #include "storage/sqlite_db.h"
 
-namespace qf::app {
+namespace qf::search {
 
 struct SessionOptions {
   std::string registry;   // the registry file; created when missing
   std::string name;       // the experiment's name (ValidateExperimentName)
   bool use_cache = true;  // false: the result cache is neither read nor written
   double precision = ga::kDefaultParamPrecision;  // of parameters in fingerprints
+  std::string config_text;  // the registry's config; empty: the evolve config's text
+  int64_t steps_total = 0;  // the registry's generations_total; 0: config.generations
 };
 
-// What one evolve run (on the head) keeps in the registry: its experiments row
+// What one search run (on the head) keeps in the registry: its experiments row
 // (status, progress, best) and its traffic with the result cache. Cached results are
 // exactly the ga::Fitness first computed for a fingerprint (stored as
 // ga::EncodeFitness of one value), so a run gives bit-identical results with a cold
@@ -82,6 +84,6 @@ class ExperimentSession {
 ga::DataHashes EvolveDataHashes(const ga::EvolveConfig& config,
                                 const std::vector<std::string>& symbol_hashes);
 
-}  // namespace qf::app
+}  // namespace qf::search
 
-#endif  // QUANTFARM_APP_EXPERIMENT_SESSION_H_
+#endif  // QUANTFARM_SEARCH_EXPERIMENT_SESSION_H_
