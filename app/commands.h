@@ -20,6 +20,8 @@ void AddExperimentsCommand(CLI::App& app);
 void AddCacheCommand(CLI::App& app);
 // evolve; `runtime` must outlive the parse.
 void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime);
+// search: grid, random, ga, pbt, asha, bayesian on the same engine as evolve.
+void AddSearchCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 // serve: the HTTP API on rank 0, service replicas on the other ranks.
 void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 void AddCtlCommand(CLI::App& app);  // ctl status|scale|add-worker|shutdown

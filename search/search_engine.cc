@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "backtest/calendar.h"
 #include "backtest/strategy.h"
@@ -347,6 +348,10 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
     }
     top.push_back(row);
   }
+  if (job.report_text) {
+    const std::string text = job.report_text(algorithm.Report());
+    if (!text.empty()) std::printf("%s", text.c_str());
+  }
   // The overfitting report over the distinct window-0 parameter sets.
   std::vector<std::size_t> scored = Ranked(record);
   if (scored.size() > o.overfitting_max_trials) scored.resize(o.overfitting_max_trials);
@@ -355,8 +360,12 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
   if (o.overfitting_blocks > 0) {
     std::vector<EvalRequest> requests;
     for (std::size_t i : scored) requests.push_back(record.evaluated[i].request);
+    std::set<std::string> tried;  // distinct parameter sets, on any window
+    for (const Evaluated& e : record.evaluated) {
+      tried.insert(RequestKey({e.request.strategy, e.request.genome, 0}));
+    }
     const OverfittingResult result =
-        RunOverfittingPass(farm, local, evaluator, requests, record.evaluated.size(),
+        RunOverfittingPass(farm, local, evaluator, requests, tried.size(),
                            o.overfitting_blocks, stop);
     for (std::size_t i = 0; i < result.per_symbol.size(); ++i) {
       trial_metrics.push_back({scored[i], result.per_symbol[i]});

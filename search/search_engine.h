@@ -36,6 +36,12 @@ struct SearchJob {
   std::string banner;  // the first progress line
   // The algorithm's own groups of the results file (see search_results.h); optional.
   std::function<void(ResultsFile&, const SearchRecord&)> extra;
+  // Checks the data once loaded (the fewest fitness bars of any market), throwing
+  // std::invalid_argument naming the key; optional.
+  std::function<void(std::size_t fitness_bars)> check_data;
+  // The algorithm's Report() as lines for the user (after the top list); optional.
+  std::function<std::string(const nlohmann::json& report)> report_text;
+  std::shared_ptr<const void> owner;  // keeps what the algorithm points to alive
 };
 
 // Runs `job` on the head: every step's distinct new requests are looked up in the

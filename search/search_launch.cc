@@ -249,6 +249,13 @@ void LaunchSearch(mpi::MpiRuntime& runtime, RunOptions& o, const JobParser& pars
   ga::FitnessEvaluator evaluator(config, SplitMarkets(config, markets), choice.threads,
                                  CacheBytes(o),
                                  runtime.node_workers() >= 2 ? series_store.get() : nullptr);
+  try {
+    if (job->check_data) job->check_data(evaluator.fitness_bars());
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  error = runtime.AgreeOnError(error.empty(), error);
+  if (!error.empty()) throw std::invalid_argument(error);
   if (!runtime.is_head()) {
     ServeSearchTasks(runtime, evaluator, o.engine.worker_timeout);
     return;

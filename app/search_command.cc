@@ -1,0 +1,123 @@
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "app/commands.h"
+#include "app/registry_options.h"
+#include "app/search_run_flags.h"
+#include "ga/ga_search.h"
+#include "ga/search_config.h"
+#include "search/ga_results.h"
+#include "search/search_launch.h"
+
+namespace qf::app {
+
+namespace {
+
+// "search asha of ema_crossover on 2 symbols: 64 trials, reduction factor 4, ..."
+std::string Banner(const ga::SearchConfig& c) {
+  std::string what = c.eval.strategies[0];
+  for (std::size_t i = 1; i < c.eval.strategies.size(); ++i) what += ", " + c.eval.strategies[i];
+  char detail[256] = "";
+  if (c.algorithm == "grid") {
+    std::snprintf(detail, sizeof detail, "grid '%s'", c.grid[0].empty() ? "(the whole space)" : c.grid[0].c_str());
+  } else if (c.algorithm == "random") {
+    std::snprintf(detail, sizeof detail, "%d samples", c.num_samples);
+  } else if (c.algorithm == "ga") {
+    std::snprintf(detail, sizeof detail, "population %d, %d islands, %d generations",
+                  c.eval.ga.population, c.eval.ga.islands, c.eval.generations);
+  } else if (c.algorithm == "pbt") {
+    std::snprintf(detail, sizeof detail, "population %d, %d walk-forward windows",
+                  c.pbt.population_size, c.pbt.num_generations);
+  } else if (c.algorithm == "asha") {
+    std::snprintf(detail, sizeof detail, "%d trials, reduction factor %d, grace period %g",
+                  c.asha.num_samples, c.asha.reduction_factor, c.asha.grace_period);
+  } else {
+    std::snprintf(detail, sizeof detail, "%d samples (%d random first), batches of %d, %s",
+                  c.bayesian.num_samples, c.bayesian.n_startup, c.bayesian.batch_size,
+                  c.bayesian.liar.c_str());
+  }
+  return "search " + c.algorithm + " of " + what + " on " + std::to_string(c.eval.symbols.size()) +
+         " symbol" + (c.eval.symbols.size() == 1 ? "" : "s") + ": " + detail;
+}
+
+// PBT's comparison and ASHA's rungs, for the user.
+std::string ReportText(const std::string& algorithm, const nlohmann::json& r) {
+  char line[512];
+  std::string out;
+  auto mean = [&](const char* key) {
+    return r.contains(key) && r[key].contains("mean") ? r[key]["mean"].get<double>() : 0.0;
+  };
+  if (algorithm == "pbt" && r.contains("schedule") && r.contains("static")) {
+    const int windows = static_cast<int>(r["schedule"]["windows"].size());
+    std::snprintf(line, sizeof line,
+                  "\nwalk-forward over %d out-of-sample windows (mean fitness per window; "
+                  "higher is better):\n"
+                  "  pbt schedule (parameters chosen after window t used on t+1)  %9.4f\n"
+                  "  plain walk-forward re-optimisation over the initial population %9.4f\n"
+                  "  static in-sample optimum (chosen on all in-sample bars: not out of "
+                  "sample) %9.4f\n",
+                  windows, mean("schedule"), mean("walk_forward"), mean("static"));
+    out += line;
+  }
+  if (algorithm == "asha" && r.contains("rungs")) {
+    out += "\nrungs (data fraction: trials evaluated, promoted):";
+    for (const auto& rung : r["rungs"]) {
+      std::snprintf(line, sizeof line, "  %g: %d, %d", rung["fraction"].get<double>(),
+                    rung["evaluated"].get<int>(), rung["promoted"].get<int>());
+      out += line;
+    }
+    std::snprintf(line, sizeof line, "\nbudget: %.2f full-data evaluations for %d jobs\n",
+                  r["full_data_evaluations"].get<double>(), r["jobs"].get<int>());
+    out += line;
+  }
+  if (r.value("exhausted", false)) {
+    out += "\nthe space has no further distinct valid point: stopped after " +
+           std::to_string(r.value("observations", 0)) + " evaluations\n";
+  }
+  return out;
+}
+
+search::SearchJob MakeJob(const std::string& text) {
+  auto config = std::make_shared<ga::SearchConfig>(ga::ParseSearchConfig(text));
+  search::SearchJob job;
+  job.eval = config->eval;
+  job.config_text = config->text;
+  job.algorithm = ga::MakeSearchAlgorithm(*config);
+  job.banner = Banner(*config);
+  if (const auto* ga = dynamic_cast<const ga::GaSearch*>(job.algorithm.get())) {
+    job.extra = [ga, strategies = config->eval.strategies](ResultsFile& file,
+                                                           const search::SearchRecord& record) {
+      search::AddGaResults(file, *ga, strategies, record);
+    };
+  }
+  job.report_text = [algorithm = config->algorithm](const nlohmann::json& r) {
+    return ReportText(algorithm, r);
+  };
+  job.check_data = [config](std::size_t bars) { ga::CheckWindowBars(*config, bars); };
+  job.owner = config;
+  return job;
+}
+
+}  // namespace
+
+void AddSearchCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
+  auto* cmd = app.add_subcommand(
+      "search",
+      "grid, random, ga, pbt, asha or bayesian search of strategy parameters (config key "
+      "\"search\"); under mpirun rank 0 is the head and the other ranks evaluate");
+  auto o = std::make_shared<search::RunOptions>();
+  cmd->add_option("--config", o->config_path,
+                  "JSON config (see README, \"search\"); required unless --resume --name "
+                  "NAME takes it from the registry");
+  AddSearchRunFlags(cmd, o.get());
+  cmd->callback([o, cmd, &runtime] {
+    InstallStopHandlers(o->engine);
+    o->out_given = cmd->get_option("--out")->count() > 0;
+    o->no_cache = o->no_cache || CacheDisabledByEnvironment();
+    search::LaunchSearch(runtime, *o, MakeJob);
+  });
+}
+
+}  // namespace qf::app
