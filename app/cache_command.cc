@@ -60,6 +60,8 @@ void RunStats(const StatsOptions& o) {
       j["evaluations"] = it != experiments.end()
                              ? ordered_json(it->second.progress.evaluations)
                              : ordered_json(nullptr);
+      j["algorithm"] = it != experiments.end() ? ordered_json(ExperimentAlgorithm(it->second))
+                                               : ordered_json(nullptr);
       j["cache_hits"] = it != experiments.end()
                             ? ordered_json(it->second.progress.cache_hits)
                             : ordered_json(nullptr);
@@ -74,11 +76,12 @@ void RunStats(const StatsOptions& o) {
             << "; file " << FormatBytes(stats.file_bytes) << ")\n";
   if (stats.experiments.empty()) return;
   std::vector<std::vector<std::string>> rows = {
-      {"experiment", "computed", "used", "evaluations", "cache_hits", "hit_rate"}};
+      {"experiment", "algorithm", "computed", "used", "evaluations", "cache_hits", "hit_rate"}};
   for (const auto& e : stats.experiments) {
     auto it = experiments.find(e.experiment);
-    std::string evaluations = "-", hits = "-", rate = "-";
+    std::string evaluations = "-", hits = "-", rate = "-", algorithm = "-";
     if (it != experiments.end()) {
+      algorithm = ExperimentAlgorithm(it->second);
       const auto& p = it->second.progress;
       evaluations = std::to_string(p.evaluations);
       hits = std::to_string(p.cache_hits);
@@ -90,10 +93,10 @@ void RunStats(const StatsOptions& o) {
         rate = buf;
       }
     }
-    rows.push_back({e.experiment, std::to_string(e.computed), std::to_string(e.used),
+    rows.push_back({e.experiment, algorithm, std::to_string(e.computed), std::to_string(e.used),
                     evaluations, hits, rate});
   }
-  std::cout << TextTable(rows, {1, 2, 3, 4, 5});
+  std::cout << TextTable(rows, {2, 3, 4, 5, 6});
 }
 
 struct ClearOptions {

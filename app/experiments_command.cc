@@ -47,6 +47,7 @@ std::string FormatFitness(const std::optional<double>& v) {
 ordered_json RecordJson(const ExperimentRecord& r) {
   ordered_json j;
   j["name"] = r.name;
+  j["algorithm"] = ExperimentAlgorithm(r);
   j["status"] = std::string(StatusName(r.status));
   j["started_at"] = r.started_at;
   j["ended_at"] = NullIfEmpty(r.ended_at);
@@ -83,11 +84,11 @@ void RunList(const ListOptions& o) {
     std::cout << "no experiments in registry '" << o.registry << "'\n";
     return;
   }
-  std::vector<std::vector<std::string>> rows = {{"name", "status", "generations",
+  std::vector<std::vector<std::string>> rows = {{"name", "algorithm", "status", "steps",
                                                  "evaluations", "cache_hits", "best",
                                                  "started", "ended", "results"}};
   for (const auto& r : records) {
-    rows.push_back({r.name, std::string(StatusName(r.status)),
+    rows.push_back({r.name, ExperimentAlgorithm(r), std::string(StatusName(r.status)),
                     std::to_string(r.progress.generations_done) + "/" +
                         std::to_string(r.generations_total),
                     std::to_string(r.progress.evaluations),
@@ -95,7 +96,7 @@ void RunList(const ListOptions& o) {
                     FormatFitness(r.progress.best_fitness), r.started_at,
                     r.ended_at.empty() ? "-" : r.ended_at, r.result_file});
   }
-  std::cout << TextTable(rows, {2, 3, 4, 5});
+  std::cout << TextTable(rows, {3, 4, 5, 6});
 }
 
 struct ShowOptions {
@@ -119,12 +120,13 @@ void RunShow(const ShowOptions& o) {
   std::snprintf(rate, sizeof rate, "%.1f%%", hit_rate);
   std::vector<std::vector<std::string>> rows = {
       {"name", r.name},
+      {"algorithm", ExperimentAlgorithm(r)},
       {"status", std::string(StatusName(r.status))},
       {"started", r.started_at},
       {"ended", r.ended_at.empty() ? "-" : r.ended_at},
       {"updated", r.updated_at},
       {"results", r.result_file},
-      {"generations", std::to_string(r.progress.generations_done) + " of " +
+      {"steps", std::to_string(r.progress.generations_done) + " of " +
                           std::to_string(r.generations_total)},
       {"evaluations", std::to_string(r.progress.evaluations)},
       {"cache hits", std::to_string(r.progress.cache_hits) + " (" + rate + ")"},

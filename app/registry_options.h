@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "storage/experiment_registry.h"
+
 namespace qf::app {
 
 // The registry file (experiments and the result cache, see storage/registry_db.h)
@@ -15,6 +17,10 @@ std::string DefaultRegistryPath();
 // reads nor writes the result cache, as with --no-cache (for benchmarks and tests of
 // the computation itself).
 bool CacheDisabledByEnvironment();
+
+// The search algorithm of a registered experiment: its config's "search" key, "ga"
+// for an evolve config.
+std::string ExperimentAlgorithm(const ExperimentRecord& record);
 
 // Adds --registry PATH to `cmd`, storing into `*path`, which starts as
 // DefaultRegistryPath().

@@ -1,10 +1,12 @@
 #include "search/search_engine.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -296,6 +298,13 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
     record.steps.push_back(std::move(rec));
     save("running", Since(start));
     session.RecordGeneration(computed, computed_fitness, found, progress());
+    // Fault injection for the resume tests: the head dies by SIGKILL right after
+    // checkpointing step N, as a crash at that point would leave it.
+    if (const char* kill = std::getenv("QUANTFARM_KILL_AFTER_STEP");
+        kill != nullptr && std::atoi(kill) == algorithm.step()) {
+      std::fflush(stdout);
+      ::raise(SIGKILL);
+    }
     if (!o.quiet) {
       const StepRecord& last = record.steps.back();
       const auto best = progress().best_fitness;
