@@ -1,5 +1,6 @@
 #include "search/evaluation_tasks.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -30,7 +31,10 @@ std::string BlocksTask(std::span<const ga::EvalRequest> requests, int blocks) {
 std::string RunEvaluationTask(ga::FitnessEvaluator& evaluator, const std::string& task) {
   if (task.empty()) throw std::runtime_error("empty task message");
   if (task[0] == 'F') {
-    return ga::EncodeFitness(evaluator.Evaluate(ga::DecodeRequests(task.substr(1))));
+    const auto start = std::chrono::steady_clock::now();
+    std::string out = ga::EncodeFitness(evaluator.Evaluate(ga::DecodeRequests(task.substr(1))));
+    PutDouble(out, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return out;
   }
   if (task[0] != 'B' || task.size() < 1 + sizeof(uint32_t)) {
     throw std::runtime_error("malformed task message (unknown kind)");
@@ -54,6 +58,12 @@ std::string RunEvaluationTask(ga::FitnessEvaluator& evaluator, const std::string
     }
   }
   return out;
+}
+
+std::vector<ga::Fitness> DecodeFitnessResult(const std::string& bytes, double* seconds) {
+  if (bytes.size() < sizeof(double)) throw std::runtime_error("malformed result message");
+  std::memcpy(seconds, bytes.data() + bytes.size() - sizeof(double), sizeof(double));
+  return ga::DecodeFitness(bytes.substr(0, bytes.size() - sizeof(double)));
 }
 
 std::vector<std::vector<std::vector<Metrics>>> DecodeBlockMetrics(const std::string& bytes,

@@ -252,11 +252,14 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
     }
     std::vector<Fitness> fitness_of(fresh.size());
     std::size_t f = 0;
+    double busy = 0;
     for (const auto& bytes : results) {
-      for (const Fitness& fit : ga::DecodeFitness(bytes)) {
+      double seconds = 0;
+      for (const Fitness& fit : DecodeFitnessResult(bytes, &seconds)) {
         if (f >= order.size()) throw std::runtime_error("evaluation returned too many results");
         fitness_of[order[f++]] = fit;
       }
+      busy += seconds;
     }
     if (f != order.size()) throw std::runtime_error("evaluation returned too few results");
     std::vector<EvalRequest> computed, found;  // for the registry
@@ -291,6 +294,8 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
       }
     }
     rec.seconds = Since(step_start);
+    rec.busy_seconds = busy;
+    rec.workers = std::max(1, farm.workers());
     if (!order.empty()) {
       seconds_per_eval = rec.seconds * workers / static_cast<double>(order.size());
     }
@@ -383,6 +388,17 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
     std::printf("%s\n", result.summary.c_str());
   }
   farm.Shutdown();
+  double wall = 0, busy = 0;
+  for (const auto& rec : record.steps) {
+    if (rec.busy_seconds <= 0) continue;  // nothing evaluated in the step
+    wall += rec.seconds * rec.workers;
+    busy += rec.busy_seconds;
+  }
+  if (wall > 0) {
+    std::printf("evaluating ranks busy %.1f%% of the steps' wall time (idle at step ends "
+                "and on the head's bookkeeping: %.1f%%)\n",
+                100 * std::min(1.0, busy / wall), 100 * std::max(0.0, 1 - busy / wall));
+  }
   content.top = &top;
   content.overfitting = o.overfitting_blocks > 0 ? &overfitting : nullptr;
   content.trial_metrics = &trial_metrics;

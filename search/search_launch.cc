@@ -276,4 +276,15 @@ void LaunchSearch(mpi::MpiRuntime& runtime, RunOptions& o, const JobParser& pars
   }
 }
 
+ga::EvolveMarkets LoadMarketsLocal(const ga::EvolveConfig& config) {
+  std::vector<std::string> hashes;
+  const Timeframe timeframe = Timeframe::Parse(config.timeframe);
+  std::vector<Market> markets;
+  for (auto& [a, b] : ReadBars(config, hashes)) {
+    markets.push_back(b ? MakePairMarket(std::move(a), std::move(*b), timeframe)
+                        : MakeMarket(a, timeframe));
+  }
+  return SplitMarkets(config, std::move(markets));
+}
+
 }  // namespace qf::search

@@ -37,6 +37,12 @@ using JobParser = std::function<SearchJob(const std::string& text)>;
 // head; the same message on every rank) for bad options or config.
 void LaunchSearch(mpi::MpiRuntime& runtime, RunOptions& options, const JobParser& parse);
 
+// The markets `config` evaluates on, read from its store into this process's heap (no
+// MPI, no shared memory): what LaunchSearch loads in local mode, for a FitnessEvaluator
+// that gives the same fitness as `search` bit for bit. Throws std::invalid_argument
+// (a pair strategy without symbol2) or the store's errors (missing file or symbol).
+ga::EvolveMarkets LoadMarketsLocal(const ga::EvolveConfig& config);
+
 }  // namespace qf::search
 
 #endif  // QUANTFARM_SEARCH_SEARCH_LAUNCH_H_

@@ -132,17 +132,21 @@ void SaveResults(const std::string& path, const ResultsContent& c, const SearchR
       file.AddColumn("trial_metrics", name + "_trades", trades);
     }
   }
-  std::vector<int64_t> counts, hits;
-  std::vector<double> seconds;
+  std::vector<int64_t> counts, hits, workers;
+  std::vector<double> seconds, busy;
   for (const auto& rec : record.steps) {
     counts.push_back(static_cast<int64_t>(rec.evaluated));
     hits.push_back(static_cast<int64_t>(rec.cache_hits));
     seconds.push_back(rec.seconds);
+    busy.push_back(rec.busy_seconds);
+    workers.push_back(rec.workers);
   }
   if (!counts.empty()) {
     file.AddColumn("timing", "evaluated", counts);
     file.AddColumn("timing", "cache_hits", hits);
     file.AddColumn("timing", "seconds", seconds);
+    file.AddColumn("timing", "busy_seconds", busy);
+    file.AddColumn("timing", "workers", workers);
   }
   const std::string state = c.algorithm_state.dump();
   file.AddColumn("state", "step", std::vector<int64_t>{static_cast<int64_t>(record.steps.size())});
@@ -227,8 +231,11 @@ Checkpoint LoadCheckpoint(const std::string& path, const std::string& config_tex
   }
   const auto& timing = group("timing");
   const auto counts = ints(timing, "evaluated"), hits = ints(timing, "cache_hits");
-  const auto seconds = doubles(timing, "seconds");
+  const auto seconds = doubles(timing, "seconds"), busy = doubles(timing, "busy_seconds");
+  const auto workers = ints(timing, "workers");
   for (std::size_t s = 0; s < steps; ++s) {
+    out.record.steps[s].busy_seconds = busy.at(s);
+    out.record.steps[s].workers = static_cast<int>(workers.at(s));
     out.record.steps[s].evaluated = static_cast<std::size_t>(counts.at(s));
     out.record.steps[s].cache_hits = static_cast<std::size_t>(hits.at(s));
     out.record.steps[s].seconds = seconds.at(s);

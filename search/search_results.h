@@ -15,7 +15,8 @@
 //   /trial_metrics  per-symbol metrics over the fitness bars of the distinct window-0
 //               evaluations the overfitting report scored: id (row of /evaluated),
 //               <symbol>_sharpe, _total_return, _max_drawdown, _trades
-//   /timing     per step: evaluated, cache_hits, seconds
+//   /timing     per step: evaluated, cache_hits, seconds, busy_seconds (evaluation
+//               time summed over tasks), workers
 //   /state      step, and the algorithm's State() as packed JSON (algorithm_bytes,
 //               algorithm_length), from which --resume continues exactly.
 // An algorithm may add groups of its own (the GA: /generations, /best_per_island).
@@ -46,7 +47,9 @@ struct StepRecord {
   std::vector<ga::Fitness> fitness;
   std::size_t evaluated = 0;   // requests first seen in the run at this step
   std::size_t cache_hits = 0;  // of those, found in the result cache
-  double seconds = 0;
+  double seconds = 0;          // wall time of the step on the head
+  double busy_seconds = 0;     // evaluation time summed over the step's tasks
+  int workers = 1;             // evaluating ranks during the step (1: local mode)
 };
 
 // What the engine keeps of a run.
