@@ -22,6 +22,8 @@ void AddCacheCommand(CLI::App& app);
 void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 // search: grid, random, ga, pbt, asha, bayesian on the same engine as evolve.
 void AddSearchCommand(CLI::App& app, mpi::MpiRuntime& runtime);
+// evaluate: a search config's fitness of parameter sets read from stdin (local mode).
+void AddEvaluateCommand(CLI::App& app);
 // serve: the HTTP API on rank 0, service replicas on the other ranks.
 void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 void AddCtlCommand(CLI::App& app);  // ctl status|scale|add-worker|shutdown

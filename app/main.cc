@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   qf::app::AddSweepCommand(app);
   qf::app::AddEvolveCommand(app, runtime);
   qf::app::AddSearchCommand(app, runtime);
+  qf::app::AddEvaluateCommand(app);
   qf::app::AddServeCommand(app, runtime);
   qf::app::AddCtlCommand(app);
   qf::app::AddExperimentsCommand(app);
