@@ -49,17 +49,38 @@ std::string ReportText(const std::string& algorithm, const nlohmann::json& r) {
   auto mean = [&](const char* key) {
     return r.contains(key) && r[key].contains("mean") ? r[key]["mean"].get<double>() : 0.0;
   };
+  // "  3 of 7 infeasible" when some windows broke the fitness constraints.
+  auto infeasible = [&](const char* key) -> std::string {
+    int n = 0, bad = 0;
+    for (const auto& w : r[key]["windows"]) {
+      ++n;
+      if (w.contains("feasible") && !w["feasible"].get<bool>()) ++bad;
+    }
+    return bad == 0 ? "" : "  (" + std::to_string(bad) + " of " + std::to_string(n) +
+                               " windows infeasible: constraints not met)";
+  };
   if (algorithm == "pbt" && r.contains("schedule") && r.contains("static")) {
     const int windows = static_cast<int>(r["schedule"]["windows"].size());
     std::snprintf(line, sizeof line,
-                  "\nwalk-forward over %d out-of-sample windows (mean fitness per window; "
-                  "higher is better):\n"
-                  "  pbt schedule (parameters chosen after window t used on t+1)  %9.4f\n"
-                  "  plain walk-forward re-optimisation over the initial population %9.4f\n"
-                  "  static in-sample optimum (chosen on all in-sample bars: not out of "
-                  "sample) %9.4f\n",
-                  windows, mean("schedule"), mean("walk_forward"), mean("static"));
+                  "\nwalk-forward over %d windows after the first (mean fitness per window, "
+                  "higher is better):\n",
+                  windows);
     out += line;
+    std::snprintf(line, sizeof line,
+                  "  pbt schedule, parameters chosen after window t used on t+1 (out of "
+                  "sample)  %12.4f",
+                  mean("schedule"));
+    out += line + infeasible("schedule") + "\n";
+    std::snprintf(line, sizeof line,
+                  "  walk-forward re-optimisation over the initial population (out of "
+                  "sample) %12.4f",
+                  mean("walk_forward"));
+    out += line + infeasible("walk_forward") + "\n";
+    std::snprintf(line, sizeof line,
+                  "  static optimum chosen on all in-sample bars (in sample, optimistic) "
+                  "   %12.4f",
+                  mean("static"));
+    out += line + infeasible("static") + "\n";
   }
   if (algorithm == "asha" && r.contains("rungs")) {
     out += "\nrungs (data fraction: trials evaluated, promoted):";

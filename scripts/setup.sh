@@ -21,6 +21,10 @@ mpi_flags=(--oversubscribe --enable-recovery --bind-to none)
 cores=$(nproc)
 (cd "$root" && mpirun "${mpi_flags[@]}" -np $((cores + 1)) "$qf" evolve \
   --config examples/evolve.json --out data/evolve-results.h5)
+echo; echo "== mpirun quantfarm search: ASHA over 2 strategy seeds, fitness mean + min Sharpe over AAA and CCC"
+echo "   (config: examples/search.json; grid, random, ga, pbt and bayesian run the same way)"
+(cd "$root" && mpirun "${mpi_flags[@]}" -np $((cores + 1)) "$qf" search \
+  --config examples/search.json --out data/search-results.h5 --quiet)
 echo; echo "== quantfarm sweep: Bollinger reversion grid on AAA, ranked in-sample, checked out-of-sample"
 "$qf" sweep --store "$store" --symbol AAA --strategy bollinger_reversion \
   --grid 'period=10:100:2,k=1:3:0.1' --in-sample 0.7 --min-trades 10 --top 5

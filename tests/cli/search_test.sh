@@ -101,7 +101,7 @@ PY
 
 # Cold, warm and no cache: the same bits; the warm run computes nothing.
 unset QUANTFARM_NO_CACHE
-for a in random asha; do
+for a in "${algorithms[@]}"; do
   "$QF" search --config "$a.json" --out "$a-cold.h5" --registry c.db --quiet > /dev/null
   "$QF" search --config "$a.json" --out "$a-warm.h5" --registry c.db --quiet > /dev/null
   same "$a.h5" "$a-cold.h5"
