@@ -16,13 +16,15 @@
 # (min-max). Target: grid-np2 (no report) >= 0.9 x sweep-tC. Prints MET or SHORT
 # (exit 0 either way); exit 1 when a command fails or the best sets disagree.
 # Usage: bench/search_grid_vs_sweep.sh [path/to/quantfarm]
-# Environment: BARS (default 500000), GRID (default 'fast=2:81:1,slow=10:400:5',
-#   6,320 consistent sets), REPEAT (3), MPI_FLAGS.
+# Environment: BARS (default 500000), STRATEGY (ema_crossover), GRID (default
+#   'fast=2:81:1,slow=10:400:5': 5,765 consistent sets over 159 EMA series, so memory
+#   heavy), REPEAT (3), MPI_FLAGS.
 set -euo pipefail
 qf="$(readlink -f "${1:-build/app/quantfarm}")"
 py=/usr/bin/python3
 bars=${BARS:-500000}
 grid=${GRID:-fast=2:81:1,slow=10:400:5}
+strategy=${STRATEGY:-ema_crossover}
 repeat=${REPEAT:-3}
 mpi_flags=${MPI_FLAGS:---allow-run-as-root --oversubscribe --enable-recovery --bind-to none}
 cores=$(nproc)
@@ -32,7 +34,7 @@ export QUANTFARM_NO_CACHE=1
 
 "$qf" data synth --store "$work/data.h5" --symbols 1 --bars "$bars" --seed 3 > /dev/null
 cat > "$work/grid.json" <<JSON
-{"search": "grid", "strategy": "ema_crossover", "symbols": ["AAA"], "store": "$work/data.h5",
+{"search": "grid", "strategy": "$strategy", "symbols": ["AAA"], "store": "$work/data.h5",
  "grid": "$grid", "fitness": {"min_trades": 0}}
 JSON
 now() { date +%s.%N; }
@@ -55,7 +57,7 @@ for ((r = 0; r < repeat; ++r)); do
        --quiet --top 1 $report)
     case ${layout%+report} in
       sweep-tC) run "$layout" "$qf" sweep --store "$work/data.h5" --symbol AAA \
-                  --strategy ema_crossover --grid "$grid" --threads "$cores" --top 1 --json ;;
+                  --strategy "$strategy" --grid "$grid" --threads "$cores" --top 1 --json ;;
       grid-local-tC) run "$layout" "$qf" "${s[@]}" --threads "$cores" ;;
       grid-np2) run "$layout" mpirun $mpi_flags -np 2 "$qf" "${s[@]}" --threads "$cores" ;;
       grid-np3) run "$layout" mpirun $mpi_flags -np $((cores + 1)) "$qf" "${s[@]}" --threads 1 ;;
@@ -64,7 +66,7 @@ for ((r = 0; r < repeat; ++r)); do
 done
 sets=$("$py" -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['evaluated/fitness']))" \
   "$work/grid-np2.h5")
-"$py" - "$work" "$bars" "$sets" "$repeat" "${layouts[*]}" <<PY
+"$py" - "$work" "$bars" "$sets" "$repeat" "${layouts[*]}" "$strategy $grid" <<PY
 import h5py, json, statistics, sys
 work, bars, sets, repeat, layouts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].split()
 times = {$(for l in "${layouts[@]}"; do printf '"%s": [%s], ' "$l" "$(echo ${times[$l]} | tr ' ' ',')"; done)}
@@ -73,7 +75,7 @@ best = sweep["top"][0]["params"]
 for l in layouts[1:]:
     top = json.loads(h5py.File(f"{work}/{l}.h5", "r").attrs["top"])[0]
     assert top["params"] == best, (l, top["params"], best)
-print(f"grid: {sets} consistent sets x {bars} bars = {sets * bars:.3g} bar-evaluations; "
+print(f"grid {sys.argv[6]!r}: {sets} consistent sets x {bars} bars = {sets * bars:.3g} bar-evaluations; "
       f"{repeat} interleaved repeats, whole-process wall time")
 print(f"{'layout':24} {'median s':>9} {'(min-max)':>15} {'bar-evals/s':>12} {'vs sweep':>9}")
 med = {l: statistics.median(times[l]) for l in layouts}

@@ -208,15 +208,19 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
     for (std::size_t i = 0; i < fresh.size(); ++i) {
       if (!cached[i].has_value()) missing.push_back(i);
     }
-    // Batches sized so that a task takes ~0.05 s (the measured time per evaluation of
-    // the previous step), with at least 8 tasks per worker: short tasks keep the workers
-    // evenly busy up to the end of a step.
-    constexpr std::size_t kTasksPerWorker = 8;
-    constexpr double kTaskSeconds = 0.05;
-    const std::size_t spread = kTasksPerWorker * static_cast<std::size_t>(workers);
+    // Batch sizes. With several workers, tasks of ~0.05 s (the measured time per
+    // evaluation of the previous step) and at least 8 per worker keep the workers evenly
+    // busy up to the end of a step. With one worker (2 tasks in flight) or none, nothing
+    // needs balancing: tasks of up to 0.5 s, so that the batch kernel shares indicator
+    // reads over many sets, as `sweep` does, while a stop request still takes effect
+    // within a task.
+    const bool balance = farm.workers() >= 2;
+    const std::size_t spread = balance ? 8 * static_cast<std::size_t>(workers)
+                                       : (farm.workers() == 1 ? 2 : 1);
+    const double task_seconds = balance ? 0.05 : 0.5;
     std::size_t batch = std::max<std::size_t>(1, (missing.size() + spread - 1) / spread);
     if (seconds_per_eval > 0) {
-      batch = std::clamp<std::size_t>(static_cast<std::size_t>(kTaskSeconds / seconds_per_eval),
+      batch = std::clamp<std::size_t>(static_cast<std::size_t>(task_seconds / seconds_per_eval),
                                       1, batch);
     }
     // Similar requests into the same task and neighbouring tasks (they share
