@@ -178,7 +178,7 @@ Fingerprint EvaluationContext::Of(const EvalRequest& request) const {
       const auto bits = std::bit_cast<uint64_t>(f);
       for (int b = 7; b >= 0; --b) bytes += static_cast<char>((bits >> (8 * b)) & 0xff);
     }
-    bytes += "window;";
+    bytes += "window;min_trades*width;";  // WindowFitnessSpec scales min_trades
   }
   return Hash(bytes.data(), bytes.size());
 }

@@ -65,7 +65,8 @@ class EvaluationContext {
 
   // The fingerprint of evaluating `request`: XXH3-128 of the strategy's context hash
   // followed by CanonicalParams of its genome and, for a fitness window w >= 1, the
-  // big-endian bits of config.windows[w - 1]'s begin and end and "window;" (window 0,
+  // big-endian bits of config.windows[w - 1]'s begin and end and "window;min_trades*width;"
+  // (its fitness spec is WindowFitnessSpec's; window 0,
   // all the fitness bars, adds nothing: the same fingerprint as before windows). Throws std::invalid_argument when the
   // strategy index is out of range or the genome has the wrong size.
   Fingerprint Of(const EvalRequest& request) const;

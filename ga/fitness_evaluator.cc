@@ -66,6 +66,15 @@ std::vector<Segment> BlockSegments(std::size_t bars, int blocks) {
 
 }  // namespace
 
+FitnessSpec WindowFitnessSpec(const EvolveConfig& config, uint32_t window) {
+  FitnessSpec spec = config.fitness;
+  if (window == 0 || window > config.windows.size()) return spec;
+  const FitnessWindow& w = config.windows[window - 1];
+  const double scaled = static_cast<double>(spec.min_trades) * (w.end - w.begin);
+  spec.min_trades = static_cast<int64_t>(std::ceil(scaled - 1e-9));
+  return spec;
+}
+
 Segment WindowSegment(std::size_t bars, const std::vector<FitnessWindow>& windows,
                       uint32_t window) {
   if (window == 0) return {"fitness", 1, bars};
@@ -166,9 +175,10 @@ std::vector<Fitness> FitnessEvaluator::Evaluate(std::span<const EvalRequest> req
   std::vector<Fitness> out;
   out.reserve(requests.size());
   std::vector<Metrics> per_symbol(config_.symbols.size());
-  for (const auto& m : metrics) {
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    const auto& m = metrics[i];
     for (std::size_t sym = 0; sym < m.size(); ++sym) per_symbol[sym] = m[sym][0];
-    out.push_back(AggregateFitness(config_.fitness, per_symbol));
+    out.push_back(AggregateFitness(WindowFitnessSpec(config_, requests[i].window), per_symbol));
   }
   return out;
 }

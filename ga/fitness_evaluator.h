@@ -27,6 +27,11 @@ struct EvalRequest {
   uint32_t window = 0;
 };
 
+// The fitness spec of window `window`: the config's, with min_trades scaled by the
+// window's share of the bars (rounded up): a window of 1/16 of the bars needs 1/16 of
+// the trades. Window 0 (all the bars) keeps it.
+FitnessSpec WindowFitnessSpec(const EvolveConfig& config, uint32_t window);
+
 // The bars fitness window `window` (0 = all) scores within a market of `bars` fitness
 // bars: [max(1, floor(begin * bars)), floor(end * bars)). Throws std::invalid_argument
 // when `window` > windows.size().

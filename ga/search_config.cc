@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -151,6 +152,22 @@ std::string GridFromLists(const json& grid) {
   return out;
 }
 
+// Every grid point of `space`: "name=min:max:step" per parameter (ExpandGrid syntax).
+std::string WholeGrid(const ParamSpace& space) {
+  std::string out;
+  char item[256];
+  for (const ParamSpec& spec : space.specs()) {
+    if (spec.step > 0 && spec.max > spec.min) {
+      std::snprintf(item, sizeof item, "%s=%.17g:%.17g:%.17g", spec.name.c_str(), spec.min,
+                    spec.max, spec.step);
+    } else {
+      std::snprintf(item, sizeof item, "%s=%.17g", spec.name.c_str(), spec.min);
+    }
+    out += (out.empty() ? "" : ",") + std::string(item);
+  }
+  return out;
+}
+
 }  // namespace
 
 SearchConfig ParseSearchConfig(const std::string& json_text) {
@@ -242,6 +259,7 @@ SearchConfig ParseSearchConfig(const std::string& json_text) {
     if (in.contains("grid") && in.contains("param_grid")) Fail("give 'grid' or 'param_grid', not both");
     std::string spec = keys.Text("grid", "");
     if (in.contains("param_grid")) spec = GridFromLists(in["param_grid"]);
+    if (spec.empty()) spec = WholeGrid(FindStrategy(strategies[0]).space());
     c.batch_size = keys.Int("batch_size", 4096);
     if (c.batch_size < 1 || c.batch_size > kMaxSearchBatch) {
       Fail("'batch_size' must be in [1, " + std::to_string(kMaxSearchBatch) + "], got " +

@@ -7,6 +7,7 @@
 
 #include "backtest/strategy.h"
 #include "ga/genome.h"
+#include "ga/fitness_evaluator.h"
 #include "ga/grid_search.h"
 
 namespace qf::ga {
@@ -95,6 +96,31 @@ TEST(SearchConfig, TooFewBarsForTheSmallestRungNamesTheKey) {
     EXPECT_NE(std::string(e.what()).find("'grace_period' 0.0625 leaves 5 of 100"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(SearchConfig, GridWithoutPointsSearchesTheWholeSpace) {
+  const SearchConfig c = ParseSearchConfig(Config("grid"));
+  const ParamSpace& space = FindStrategy("ema_crossover").space();
+  uint64_t points = 1;
+  for (const auto& spec : space.specs()) points *= GridSteps(spec) + 1;
+  auto grid = MakeSearchAlgorithm(c);
+  std::size_t asked = 0;
+  while (!grid->done()) {
+    const auto batch = grid->Ask();
+    asked += batch.size();
+    grid->Tell(std::vector<Fitness>(batch.size(), Fitness{0, 0, 0, true}));
+  }
+  EXPECT_GT(asked, points / 3);  // the consistent part of the whole grid (fast < slow)
+  EXPECT_LE(asked, points);
+}
+
+TEST(FitnessWindows, MinTradesScaleWithTheWindow) {
+  SearchConfig c = ParseSearchConfig(Config("asha", R"("fitness": {"min_trades": 10})"));
+  EXPECT_EQ(WindowFitnessSpec(c.eval, 0).min_trades, 10);
+  EXPECT_EQ(WindowFitnessSpec(c.eval, 1).min_trades, 1);  // ceil(10 / 16)
+  EXPECT_EQ(WindowFitnessSpec(c.eval, 2).min_trades, 3);  // ceil(10 / 4)
+  c = ParseSearchConfig(Config("pbt", R"("fitness": {"min_trades": 16}, "num_generations": 4)"));
+  EXPECT_EQ(WindowFitnessSpec(c.eval, 3).min_trades, 4);
 }
 
 TEST(RandomSearch, DrawsValidGridPointsDeterministically) {
