@@ -2,7 +2,8 @@
 # ASHA against random search at the same budget (issue 11), and how well a rung's
 # ranking predicts the full-data ranking, on the series of bench/search_efficiency.sh.
 # Per seed: `quantfarm search asha` (ASHA_SAMPLES trials, defaults otherwise: reduction
-# factor 4, grace period 1/16, so rungs at 1/16, 1/4 and all of the in-sample bars),
+# factor 4, grace period 1/4 (search's default since this study), so rungs at 1/4 and
+# all of the in-sample bars; ASHA_KEYS='"grace_period": 0.0625' gives 1/16, 1/4, all),
 # then `search random` with num_samples = round(ASHA's report full_data_evaluations),
 # the same budget counted in full-data evaluations. ASHA's best is its report's "best"
 # when at_last_rung (a full-data fitness); otherwise its best window-0 row, or none
@@ -19,7 +20,7 @@
 # Usage: bench/asha_vs_random.sh [path/to/quantfarm]
 # Environment: SEEDS ("1 2 ... 10"), BARS (5000), DATA_SEED (7), STRATEGY
 # (zscore_reversion), ASHA_SAMPLES (256), ASHA_KEYS (more keys of the ASHA runs, e.g.
-# '"grace_period": 0.25'; the rung study keeps the defaults), SAMPLES (500),
+# '"grace_period": 0.0625'; the rung study always scores 1/16, 1/4 and all), SAMPLES (500),
 # SAMPLE_SEED (1000), THREADS (1).
 set -euo pipefail
 export QUANTFARM_NO_CACHE=1   # every run computes; nothing is served from a cache
@@ -79,7 +80,8 @@ for i in range(len(e["fitness"])):
     for w in (0, 1, 2):
         print(json.dumps({"params": params, "window": w}))
 PY
-echo "{\"search\": \"asha\", \"num_samples\": $asha_samples, $common}" > "$work/rungs.json"
+echo "{\"search\": \"asha\", \"num_samples\": $asha_samples, \"grace_period\": 0.0625, $common}" \
+  > "$work/rungs.json"
 "$qf" evaluate --config "$work/rungs.json" --threads "$threads" < "$work/sample.req" \
   > "$work/sample.res"
 
@@ -103,7 +105,7 @@ def mean_sd(values):
 
 print(f"{strategy}: {bars} synthetic daily bars (data synth --seed {data_seed}), in-sample "
       f"0.7, fitness = in-sample Sharpe, min_trades 10; asha: {asha_samples} trials"
-      f"{', ' + asha_keys if asha_keys else ', reduction factor 4, grace period 1/16'}")
+      f"{', ' + asha_keys if asha_keys else ', reduction factor 4, grace period 1/4'}")
 print(f"{'seed':>4s} {'asha rungs (fraction: evaluated, promoted)':44s} {'budget':>7s} "
       f"{'asha best':>10s} {'random n':>8s} {'random best':>11s}")
 asha_best, random_best, budgets, notes = [], [], [], []

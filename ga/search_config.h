@@ -28,7 +28,7 @@ namespace qf::ga {
 //   ga        population_size (256), num_generations (30) and evolve's GA keys
 //   pbt       population_size (32), num_generations (8 windows), quantile_fraction
 //             (0.25), resample_probability (0.25), perturbation_factors ([0.8, 1.2])
-//   asha      num_samples (64), reduction_factor (4), grace_period (1/16),
+//   asha      num_samples (64), reduction_factor (4), grace_period (1/4),
 //             batch_size (16)
 //   bayesian  num_samples (100), n_startup (10), batch_size (8), liar
 //             ("kriging_believer" | "constant_liar"), candidates (1000); one strategy
@@ -49,6 +49,8 @@ struct SearchConfig {
 };
 
 inline constexpr std::size_t kMaxGridPoints = 10'000'000;
+// ASHA's grace_period when the config gives none (chosen by measurement, see README).
+inline constexpr double kSearchGracePeriod = 0.25;
 
 // Parses and validates. Throws std::invalid_argument with a message starting
 // "config: " that names the key and the bad value.

@@ -20,7 +20,7 @@ declare -A extra=(
   [random]='"num_samples": 40, "batch_size": 16'
   [ga]='"population_size": 16, "num_generations": 3, "islands": 2'
   [pbt]='"population_size": 8, "num_generations": 3'
-  [asha]='"num_samples": 32, "batch_size": 8'
+  [asha]='"num_samples": 32, "batch_size": 8, "grace_period": 0.0625'
   [bayesian]='"num_samples": 20, "n_startup": 6, "batch_size": 4'
 )
 algorithms=(grid random ga pbt asha bayesian)

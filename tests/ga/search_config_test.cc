@@ -47,9 +47,9 @@ TEST(SearchConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(pbt.eval.windows.size(), 8u);
   const auto asha = ParseSearchConfig(Config("asha"));
   EXPECT_EQ(asha.asha.reduction_factor, 4);
-  EXPECT_EQ(asha.asha.grace_period, 1.0 / 16);
-  ASSERT_EQ(asha.eval.windows.size(), 2u);  // 1/16 and 1/4; all the bars is window 0
-  EXPECT_EQ(asha.eval.windows[1].end, 0.25);
+  EXPECT_EQ(asha.asha.grace_period, 0.25);
+  ASSERT_EQ(asha.eval.windows.size(), 1u);  // 1/4; all the bars is window 0
+  EXPECT_EQ(asha.eval.windows[0].end, 0.25);
   const auto ga = ParseSearchConfig(Config("ga", R"("population_size": 40, "num_generations": 3)"));
   EXPECT_EQ(ga.eval.ga.population, 40);
   EXPECT_EQ(ga.eval.generations, 3);
@@ -87,7 +87,7 @@ TEST(SearchConfig, BoundsNarrowTheSearchedSpace) {
 }
 
 TEST(SearchConfig, TooFewBarsForTheSmallestRungNamesTheKey) {
-  const SearchConfig c = ParseSearchConfig(Config("asha"));
+  const SearchConfig c = ParseSearchConfig(Config("asha", R"("grace_period": 0.0625)"));
   EXPECT_NO_THROW(CheckWindowBars(c, 16 * 20 + 16));
   try {
     CheckWindowBars(c, 100);
@@ -115,7 +115,8 @@ TEST(SearchConfig, GridWithoutPointsSearchesTheWholeSpace) {
 }
 
 TEST(FitnessWindows, MinTradesScaleWithTheWindow) {
-  SearchConfig c = ParseSearchConfig(Config("asha", R"("fitness": {"min_trades": 10})"));
+  SearchConfig c = ParseSearchConfig(
+      Config("asha", R"("fitness": {"min_trades": 10}, "grace_period": 0.0625)"));
   EXPECT_EQ(WindowFitnessSpec(c.eval, 0).min_trades, 10);
   EXPECT_EQ(WindowFitnessSpec(c.eval, 1).min_trades, 1);  // ceil(10 / 16)
   EXPECT_EQ(WindowFitnessSpec(c.eval, 2).min_trades, 3);  // ceil(10 / 4)
