@@ -101,6 +101,24 @@ expect_contains small.log "gen 4/4"
 expect_contains small.log "mpirun exited with code 0; results small.h5: finished"
 same_results ref-small.h5 small.h5 || fail "(a) the Slurm job's results differ from a local run"
 echo "(a) job $small completed; results identical to a local run"
+# A search config (a "search" key) runs `quantfarm search` the same way.
+cat > asha.json <<'JSON'
+{"search": "asha", "strategy": "zscore_reversion", "symbols": ["AAA"], "store": "data.h5",
+ "num_samples": 24, "batch_size": 4, "seed": 3}
+JSON
+registry ref-asha "$QF" search --config asha.json --out ref-asha.h5 --quiet > /dev/null
+asha=$(registry asha "${SBATCH[@]}" --output="$WORK/asha.log" "$SBATCH_SCRIPT" asha.json asha.h5)
+wait_until 90 "$asha" asha.log "completed" job_done "$asha" asha.log
+expect_contains asha.log "quantfarm search --config asha.json"
+expect_contains asha.log "results asha.h5: finished"
+/usr/bin/python3 - <<'PY' || fail "(a) the Slurm search's results differ from a local run"
+import h5py
+a, b = h5py.File("ref-asha.h5", "r"), h5py.File("asha.h5", "r")
+for c in a["trials"]:
+    assert a["trials"][c][:].tobytes() == b["trials"][c][:].tobytes(), c
+assert a.attrs["top"] == b.attrs["top"]
+PY
+echo "(a) search job $asha completed; results identical to a local run"
 job_ended() { case "$(slurm_job_state "$1")" in COMPLETED | FAILED) return 0 ;; esac; return 1; }
 wait_until 60 "$bad" bad.log "ended" job_ended "$bad"
 { [ "$(slurm_job_state "$bad")" = FAILED ] && [ "$(slurm_job_field "$bad" ExitCode)" = "1:0" ]; } ||
@@ -115,7 +133,7 @@ long=$(registry long "${SBATCH[@]}" --output="$WORK/long.log" "$SBATCH_SCRIPT" l
 echo "(b) submitted job $long"
 wait_until 60 "$long" long.log "at generation 2" checkpoint_at_least long.h5 2
 scontrol requeue "$long"
-echo "(b) requeued job $long at checkpoint generation $(generation long.h5)"
+echo "(b) requeued job $long at checkpoint generation $(checkpoint_generation long.h5)"
 wait_until 90 "$long" long.log "restarted" restarted "$long" 1
 wait_until 30 "$long" long.log "resumed" log_has_n long.log "resuming from long.h5" 1
 resumed_at=$(sed -n 's/^resuming from long.h5: \([0-9]*\) of.*/\1/p' long.log | tail -n 1)
@@ -125,7 +143,7 @@ wait_until 60 "$long" long.log "past generation $((resumed_at + 3))" \
 [ "$(log_count long.log 'results long.h5: finished')" -eq 0 ] ||
   fail "(b) the job finished before the time-limit signal could be sent; make it longer"
 scancel --signal=USR1 --batch "$long"
-echo "(b) sent SIGUSR1 to the batch shell of job $long at generation $(generation long.h5)"
+echo "(b) sent SIGUSR1 to the batch shell of job $long at generation $(checkpoint_generation long.h5)"
 wait_until 90 "$long" long.log "requeued by itself" restarted "$long" 2
 wait_until 120 "$long" long.log "completed" job_done "$long" long.log
 [ "$(slurm_job_field "$long" ExitCode)" = "0:0" ] ||
