@@ -90,7 +90,12 @@ void ExperimentSession::RecordGeneration(std::span<const ga::EvalRequest> comput
       CacheEntry& e = entries[i];
       e.key = context_.Of(r);
       e.strategy = std::string(s.name());
-      e.params_json = services::ParamsToJson(s.space(), r.genome).dump();
+      auto params = services::ParamsToJson(s.space(), r.genome);
+      if (r.window != 0) {  // a partial-data score (PBT window, ASHA rung): not ranked
+        const ga::FitnessWindow& w = config_.windows.at(r.window - 1);
+        params["fitness_window"] = {w.begin, w.end};
+      }
+      e.params_json = params.dump();
       e.fitness = fitness[i].value;
       e.fitness_bytes = ga::EncodeFitness(fitness.subspan(i, 1));
     }

@@ -104,7 +104,7 @@ std::vector<CacheRow> ResultCache::Top(const std::string& experiment, int64_t n)
       "SELECT c.fingerprint, c.strategy, c.params, c.fitness, c.fitness_bytes, "
       "c.experiment, c.created_at FROM experiment_evaluations AS e "
       "JOIN cache AS c ON c.fingerprint = e.fingerprint "
-      "WHERE e.experiment = ?1 "
+      "WHERE e.experiment = ?1 AND instr(c.params, '\"fitness_window\"') = 0 "
       "ORDER BY c.fitness IS NULL, c.fitness DESC, c.fingerprint LIMIT ?2");
   query.BindText(1, experiment).BindInt(2, n);
   std::vector<CacheRow> out;

@@ -77,7 +77,8 @@ class ResultCache {
   int64_t ForgetExperiment(const std::string& experiment);
 
   // The best `n` (>= 1) entries `experiment` used: by fitness descending, NULL last,
-  // ties by key. Empty when it used none.
+  // ties by key; entries scored on part of the data (params JSON with a
+  // "fitness_window" key: PBT windows, ASHA rungs) are left out. Empty when it used none.
   std::vector<CacheRow> Top(const std::string& experiment, int64_t n);
 
   CacheStats Stats();

@@ -127,6 +127,15 @@ expect_contains list.out "asha"
 grep -qE "^algorithm +pbt" show.out || { cat show.out; fail "show does not name the algorithm"; }
 "$QF" experiments top asha-warm 3 --registry c.db > top.out
 expect_contains top.out "ema_crossover"
+# Only scores on all the in-sample bars rank: asha's top equals its results' top.
+"$QF" experiments top asha-cold 3 --registry c.db --json > top.json
+/usr/bin/python3 - <<'PY' || fail "experiments top ranks partial-data scores"
+import h5py, json
+top = json.load(open("top.json"))
+best = json.loads(h5py.File("asha-cold.h5", "r").attrs["top"])
+assert [t["params"] for t in top] == [b["params"] for b in best[:3]], (top, best[:3])
+assert all("fitness_window" not in t["params"] for t in top)
+PY
 "$QF" cache stats --registry c.db > stats.out
 grep -qE "^asha-warm +asha " stats.out || { cat stats.out; fail "cache stats does not name the algorithm"; }
 
