@@ -18,47 +18,13 @@ constexpr double kLastRungSlack = 1e-9;
 
 using nlohmann::json;
 
-std::string Number(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
-}
-
-[[noreturn]] void Bad(const std::string& field, const std::string& rule,
-                      const std::string& got) {
-  throw std::invalid_argument("'" + field + "' must be " + rule + ", got " + got);
-}
-
 [[noreturn]] void BadState(const std::string& why) {
   throw std::invalid_argument("ASHA state: " + why);
 }
 
-// What a state must match: every parameter's name, type and grid.
-json SpaceJson(const ParamSpace& space) {
-  json out = json::array();
-  for (const ParamSpec& s : space.specs()) {
-    out.push_back({s.name, s.type == ParamType::kInt ? "int" : "float",
-                   DoubleToJson(s.min), DoubleToJson(s.max), DoubleToJson(s.step)});
-  }
-  return out;
-}
-
-json FitnessToJson(const Fitness& f) {
-  return json::array(
-      {DoubleToJson(f.value), DoubleToJson(f.mean), DoubleToJson(f.min), f.feasible});
-}
-
-Fitness FitnessFromJson(const json& j) {
-  if (!j.is_array() || j.size() != 4) BadState("a fitness is not [value, mean, min, ok]");
-  Fitness f{DoubleFromJson(j[0]), DoubleFromJson(j[1]), DoubleFromJson(j[2]),
-            j[3].get<bool>()};
-  if (std::isnan(f.value)) BadState("a fitness value is NaN");
-  return f;
-}
-
 void CheckInt(const std::string& field, int v, int lo, int hi) {
   if (v < lo || v > hi) {
-    Bad(field, "in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
+    BadField(field, "in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
         std::to_string(v));
   }
 }
@@ -72,10 +38,10 @@ std::vector<double> Fractions(const AshaParams& p) {
     if (!(f < 1 - kLastRungSlack)) break;
     out.push_back(f);
     if (out.size() >= static_cast<std::size_t>(kMaxAshaRungs)) {
-      Bad("grace_period",
+      BadField("grace_period",
           "large enough for at most " + std::to_string(kMaxAshaRungs) +
               " rungs with reduction_factor " + std::to_string(p.reduction_factor),
-          Number(p.grace_period));
+          FieldNumber(p.grace_period));
     }
     scale *= p.reduction_factor;
   }
@@ -89,7 +55,7 @@ void ValidateAshaParams(const AshaParams& p) {
   CheckInt("num_samples", p.num_samples, 1, kMaxAshaSamples);
   CheckInt("reduction_factor", p.reduction_factor, 2, kMaxAshaReduction);
   if (!(p.grace_period > 0 && p.grace_period <= 1)) {
-    Bad("grace_period", "in (0, 1]", Number(p.grace_period));
+    BadField("grace_period", "in (0, 1]", FieldNumber(p.grace_period));
   }
   CheckInt("batch_size", p.batch_size, 1, kMaxAshaBatch);
   Fractions(p);
@@ -119,7 +85,7 @@ AshaSearch::AshaSearch(AshaParams params, std::vector<IslandSpec> strategies)
     }
   }
   if (trials() < strategies_.size()) {
-    Bad("num_samples",
+    BadField("num_samples",
         ">= the number of strategies (" + std::to_string(strategies_.size()) + ")",
         std::to_string(params_.num_samples));
   }
@@ -233,7 +199,7 @@ void AshaSearch::Tell(std::span<const Fitness> fitness) {
 
 json AshaSearch::ConfigJson() const {
   json spaces = json::array();
-  for (const auto& s : strategies_) spaces.push_back(SpaceJson(*s.space));
+  for (const auto& s : strategies_) spaces.push_back(SpaceToStateJson(*s.space));
   return {{"num_samples", params_.num_samples},
           {"reduction_factor", params_.reduction_factor},
           {"grace_period", DoubleToJson(params_.grace_period)},
@@ -278,7 +244,7 @@ void AshaSearch::Restore(const json& state) {
         BadState("trial " + std::to_string(i) + " has not 1 to " +
                  std::to_string(fractions_.size()) + " rung results");
       }
-      for (const json& f : rungs) results[i].push_back(FitnessFromJson(f));
+      for (const json& f : rungs) results[i].push_back(FitnessFromJson(f, "ASHA"));
     }
   } catch (const json::exception& e) {
     BadState(std::string("malformed: ") + e.what());

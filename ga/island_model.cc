@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "ga/search_state.h"
+
 namespace qf::ga {
 
 namespace {
@@ -14,24 +16,13 @@ namespace {
 constexpr int kInitRepairAttempts = 100;
 constexpr int kChildRepairAttempts = 20;
 
-std::string Number(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
-}
-
-[[noreturn]] void Bad(const std::string& field, const std::string& rule,
-                      const std::string& got) {
-  throw std::invalid_argument("'" + field + "' must be " + rule + ", got " + got);
-}
-
 void CheckIntRange(const std::string& field, int v, int lo, int hi,
                    const std::string& rule) {
-  if (v < lo || v > hi) Bad(field, rule, std::to_string(v));
+  if (v < lo || v > hi) BadField(field, rule, std::to_string(v));
 }
 
 void CheckRate(const std::string& field, double v) {
-  if (!(v >= 0 && v <= 1)) Bad(field, "in [0, 1]", Number(v));
+  if (!(v >= 0 && v <= 1)) BadField(field, "in [0, 1]", FieldNumber(v));
 }
 
 }  // namespace
@@ -52,7 +43,7 @@ void ValidateGaParams(const GaParams& p) {
   CheckRate("crossover_rate", p.crossover_rate);
   CheckRate("mutation_rate", p.mutation_rate);
   if (!(p.mutation_sigma > 0 && std::isfinite(p.mutation_sigma))) {
-    Bad("mutation_sigma", "a finite number > 0", Number(p.mutation_sigma));
+    BadField("mutation_sigma", "a finite number > 0", FieldNumber(p.mutation_sigma));
   }
   CheckIntRange("elitism", p.elitism, 0, smallest - 1, below_island);
 }

@@ -19,29 +19,8 @@ constexpr double kQuantileSlack = 1e-9;
 
 using nlohmann::json;
 
-std::string Number(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
-}
-
-[[noreturn]] void Bad(const std::string& field, const std::string& rule,
-                      const std::string& got) {
-  throw std::invalid_argument("'" + field + "' must be " + rule + ", got " + got);
-}
-
 [[noreturn]] void BadState(const std::string& why) {
   throw std::invalid_argument("PBT state: " + why);
-}
-
-// What a state must match: every parameter's name, type and grid.
-json SpaceJson(const ParamSpace& space) {
-  json out = json::array();
-  for (const ParamSpec& s : space.specs()) {
-    out.push_back({s.name, s.type == ParamType::kInt ? "int" : "float",
-                   DoubleToJson(s.min), DoubleToJson(s.max), DoubleToJson(s.step)});
-  }
-  return out;
 }
 
 Genome GenomeFromJson(const json& j, std::size_t genes) {
@@ -50,19 +29,6 @@ Genome GenomeFromJson(const json& j, std::size_t genes) {
     BadState("a genome does not have " + std::to_string(genes) + " genes");
   }
   return g;
-}
-
-json FitnessToJson(const Fitness& f) {
-  return json::array(
-      {DoubleToJson(f.value), DoubleToJson(f.mean), DoubleToJson(f.min), f.feasible});
-}
-
-Fitness FitnessFromJson(const json& j) {
-  if (!j.is_array() || j.size() != 4) BadState("a fitness is not [value, mean, min, ok]");
-  Fitness f{DoubleFromJson(j[0]), DoubleFromJson(j[1]), DoubleFromJson(j[2]),
-            j[3].get<bool>()};
-  if (std::isnan(f.value)) BadState("a fitness value is NaN");
-  return f;
 }
 
 // Indices 0..n-1 by value, best first, ties to the lower index.
@@ -85,32 +51,32 @@ double Mean(const std::vector<double>& values) {
 
 void ValidatePbtParams(const PbtParams& p) {
   if (p.population_size < 1 || p.population_size > kMaxPbtPopulation) {
-    Bad("population_size", "in [1, " + std::to_string(kMaxPbtPopulation) + "]",
+    BadField("population_size", "in [1, " + std::to_string(kMaxPbtPopulation) + "]",
         std::to_string(p.population_size));
   }
   if (p.num_generations < 2) {
-    Bad("num_generations", ">= 2 (PBT needs 2 windows)",
+    BadField("num_generations", ">= 2 (PBT needs 2 windows)",
         std::to_string(p.num_generations));
   }
   if (p.num_generations > kMaxPbtWindows) {
-    Bad("num_generations", "<= " + std::to_string(kMaxPbtWindows),
+    BadField("num_generations", "<= " + std::to_string(kMaxPbtWindows),
         std::to_string(p.num_generations));
   }
   if (!(p.quantile_fraction > 0 && p.quantile_fraction <= 0.5)) {
-    Bad("quantile_fraction", "in (0, 0.5]", Number(p.quantile_fraction));
+    BadField("quantile_fraction", "in (0, 0.5]", FieldNumber(p.quantile_fraction));
   }
   if (!(p.resample_probability >= 0 && p.resample_probability <= 1)) {
-    Bad("resample_probability", "in [0, 1]", Number(p.resample_probability));
+    BadField("resample_probability", "in [0, 1]", FieldNumber(p.resample_probability));
   }
   const std::size_t n = p.perturbation_factors.size();
   if (n == 0 || n > static_cast<std::size_t>(kMaxPerturbationFactors)) {
-    Bad("perturbation_factors",
+    BadField("perturbation_factors",
         "a list of 1 to " + std::to_string(kMaxPerturbationFactors) + " factors",
         std::to_string(n) + " factors");
   }
   for (double f : p.perturbation_factors) {
     if (!(f > 0 && std::isfinite(f))) {
-      Bad("perturbation_factors", "finite numbers > 0", Number(f));
+      BadField("perturbation_factors", "finite numbers > 0", FieldNumber(f));
     }
   }
 }
@@ -143,7 +109,7 @@ PbtSearch::PbtSearch(PbtParams params, std::vector<IslandSpec> strategies)
     }
   }
   if (members() < strategies_.size()) {
-    Bad("population_size",
+    BadField("population_size",
         ">= the number of strategies (" + std::to_string(strategies_.size()) + ")",
         std::to_string(params_.population_size));
   }
@@ -276,7 +242,7 @@ json PbtSearch::ConfigJson() const {
   json factors = json::array();
   for (double f : params_.perturbation_factors) factors.push_back(DoubleToJson(f));
   json spaces = json::array();
-  for (const auto& s : strategies_) spaces.push_back(SpaceJson(*s.space));
+  for (const auto& s : strategies_) spaces.push_back(SpaceToStateJson(*s.space));
   return {{"population_size", params_.population_size},
           {"num_generations", params_.num_generations},
           {"quantile_fraction", DoubleToJson(params_.quantile_fraction)},
@@ -353,7 +319,7 @@ void PbtSearch::Restore(const json& state) {
       std::vector<Record> records;
       for (std::size_t m = 0; m < members(); ++m) {
         records.push_back({GenomeFromJson(row[m].at("genome"), genes(m)),
-                           FitnessFromJson(row[m].at("fitness")),
+                           FitnessFromJson(row[m].at("fitness"), "PBT"),
                            row[m].at("donor").get<int>()});
         check_donor(records.back().donor);
       }
@@ -365,7 +331,7 @@ void PbtSearch::Restore(const json& state) {
     if (!jc.is_array() || jc.size() != expected) {
       BadState("comparison does not have " + std::to_string(expected) + " values");
     }
-    for (const json& f : jc) comparison.push_back(FitnessFromJson(f));
+    for (const json& f : jc) comparison.push_back(FitnessFromJson(f, "PBT"));
   } catch (const json::exception& e) {
     BadState(std::string("malformed: ") + e.what());
   }

@@ -2,7 +2,9 @@
 
 #include <bit>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -41,6 +43,40 @@ std::vector<double> DoublesFromJson(const nlohmann::json& j) {
   std::vector<double> out;
   for (const auto& v : j) out.push_back(DoubleFromJson(v));
   return out;
+}
+
+nlohmann::json SpaceToStateJson(const ParamSpace& space) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ParamSpec& s : space.specs()) {
+    out.push_back({s.name, s.type == ParamType::kInt ? "int" : "float", DoubleToJson(s.min),
+                   DoubleToJson(s.max), DoubleToJson(s.step)});
+  }
+  return out;
+}
+
+nlohmann::json FitnessToJson(const Fitness& f) {
+  return nlohmann::json::array(
+      {DoubleToJson(f.value), DoubleToJson(f.mean), DoubleToJson(f.min), f.feasible});
+}
+
+Fitness FitnessFromJson(const nlohmann::json& j, const std::string& what) {
+  if (!j.is_array() || j.size() != 4 || !j[3].is_boolean()) {
+    throw std::invalid_argument(what + " state: a fitness is not [value, mean, min, ok]");
+  }
+  Fitness f{DoubleFromJson(j[0]), DoubleFromJson(j[1]), DoubleFromJson(j[2]),
+            j[3].get<bool>()};
+  if (std::isnan(f.value)) throw std::invalid_argument(what + " state: a fitness value is NaN");
+  return f;
+}
+
+std::string FieldNumber(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+void BadField(const std::string& field, const std::string& rule, const std::string& got) {
+  throw std::invalid_argument("'" + field + "' must be " + rule + ", got " + got);
 }
 
 }  // namespace qf::ga
