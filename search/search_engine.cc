@@ -187,6 +187,10 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
   while (!algorithm.done()) {
     const auto step_start = Clock::now();
     const std::vector<EvalRequest> asked = algorithm.Ask();
+    if (asked.empty()) {
+      throw std::logic_error("search '" + algorithm.name() + "' asked nothing at step " +
+                             std::to_string(algorithm.step() + 1) + " before it was done");
+    }
     // The requests not seen before, each once, in the order asked.
     std::vector<EvalRequest> fresh;
     std::vector<std::size_t> slot_of(asked.size());
