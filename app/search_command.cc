@@ -6,6 +6,7 @@
 #include "app/commands.h"
 #include "app/registry_options.h"
 #include "app/search_run_flags.h"
+#include "ga/fitness.h"
 #include "ga/ga_search.h"
 #include "ga/search_config.h"
 #include "search/ga_results.h"
@@ -46,8 +47,18 @@ std::string Banner(const ga::SearchConfig& c) {
 std::string ReportText(const std::string& algorithm, const nlohmann::json& r) {
   char line[512];
   std::string out;
+  // The mean score per window, infeasible windows counted by their score without the
+  // constraint penalty (kInfeasible), so that one broken constraint does not hide the rest.
   auto mean = [&](const char* key) {
-    return r.contains(key) && r[key].contains("mean") ? r[key]["mean"].get<double>() : 0.0;
+    double sum = 0;
+    int n = 0;
+    for (const auto& w : r[key]["windows"]) {
+      double v = w["value"].get<double>();
+      if (w.contains("feasible") && !w["feasible"].get<bool>()) v -= ga::kInfeasible;
+      sum += v;
+      ++n;
+    }
+    return n > 0 ? sum / n : 0.0;
   };
   // "  3 of 7 infeasible" when some windows broke the fitness constraints.
   auto infeasible = [&](const char* key) -> std::string {
@@ -57,7 +68,7 @@ std::string ReportText(const std::string& algorithm, const nlohmann::json& r) {
       if (w.contains("feasible") && !w["feasible"].get<bool>()) ++bad;
     }
     return bad == 0 ? "" : "  (" + std::to_string(bad) + " of " + std::to_string(n) +
-                               " windows infeasible: constraints not met)";
+                               " windows break the constraints; scored without the penalty)";
   };
   if (algorithm == "pbt" && r.contains("schedule") && r.contains("static")) {
     const int windows = static_cast<int>(r["schedule"]["windows"].size());
