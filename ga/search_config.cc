@@ -45,7 +45,10 @@ const std::map<std::string, std::vector<std::string>>& AlgorithmKeys() {
 std::string Join(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  for (const auto& s : v) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
   return out;
 }
 
@@ -145,9 +148,11 @@ std::string GridFromLists(const json& grid) {
         Fail("'param_grid." + name + "' must be a non-empty array of numbers, got " +
              values.dump());
       }
-      item += (i > 0 ? "|" : "") + values[i].dump();
+      if (i > 0) item += '|';
+      item += values[i].dump();
     }
-    out += (out.empty() ? "" : ",") + item;
+    if (!out.empty()) out += ',';
+    out += item;
   }
   return out;
 }
@@ -163,7 +168,8 @@ std::string WholeGrid(const ParamSpace& space) {
     } else {
       std::snprintf(item, sizeof item, "%s=%.17g", spec.name.c_str(), spec.min);
     }
-    out += (out.empty() ? "" : ",") + std::string(item);
+    if (!out.empty()) out += ',';
+    out += item;
   }
   return out;
 }
