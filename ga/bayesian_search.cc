@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 
@@ -21,8 +22,12 @@ constexpr double kMaxEnumeration = 1e6;  // grid points enumerated at most
 constexpr std::size_t kEiPool = 4096;    // candidates a batch is chosen among
 constexpr int kLocalCentres = 5;
 constexpr int kLocalDraws = 32;
-constexpr std::array<double, 4> kLocalScales = {0.02, 0.05, 0.1, 0.2};
-constexpr double kXi = 0.01;  // EI margin, in output-scale units
+// Standard deviations of the local perturbations, in fitted length scales of each
+// (normalised) parameter, capped at kMaxLocalScale of its range.
+constexpr std::array<double, 4> kLocalScales = {0.1, 0.25, 0.5, 1.0};
+constexpr double kMaxLocalScale = 0.2;
+constexpr double kXi = 0.01;      // EI margin, in output-scale units
+constexpr double kUcbBeta = 3.0;  // UCB picks: mean + kUcbBeta * sd
 
 // RngOp::kBayesian streams, told apart by the island coordinate.
 constexpr uint32_t kStartupIsland = 0;
@@ -245,6 +250,15 @@ std::vector<Genome> BayesianSearch::ModelBatch(int size) const {
   const auto need = static_cast<std::size_t>(size);
   const auto key_step = static_cast<uint32_t>(step_);
 
+  // Model (first: the local candidates are scaled by its length scales).
+  const std::vector<double> y = ModelValues();
+  GpPoints x;
+  x.reserve(observations_.size());
+  for (const Observation& o : observations_) x.push_back(Normalised(o.genome));
+  GpHyperparameters h = FitGpHyperparameters(x, y);
+  const GaussianProcess gp(std::move(x), y, std::move(h));
+  const std::vector<double>& length_scales = gp.hyperparameters().length_scales;
+
   // Candidates.
   std::vector<Genome> candidates;
   std::unordered_set<std::string> seen;
@@ -255,7 +269,6 @@ std::vector<Genome> BayesianSearch::ModelBatch(int size) const {
     seen.insert(std::move(key));
     candidates.push_back(std::move(g));
   };
-  const std::vector<double> y = ModelValues();
   if (grid_points_ <= static_cast<double>(params_.candidates)) {
     candidates = Unproposed();
   } else {
@@ -293,7 +306,8 @@ std::vector<Genome> BayesianSearch::ModelBatch(int size) const {
         Genome g = base;
         for (std::size_t k = 0; k < g.size(); ++k) {
           const ParamSpec& spec = space_.specs()[k];
-          g[k] += scale * (spec.max - spec.min) * rng.Normal();
+          const double sd = std::min(kMaxLocalScale, scale * length_scales[k]);
+          g[k] += sd * (spec.max - spec.min) * rng.Normal();
         }
         add(std::move(g));
       }
@@ -304,12 +318,6 @@ std::vector<Genome> BayesianSearch::ModelBatch(int size) const {
   }
   if (candidates.empty()) return {};
 
-  // Model.
-  GpPoints x;
-  x.reserve(observations_.size());
-  for (const Observation& o : observations_) x.push_back(Normalised(o.genome));
-  GpHyperparameters h = FitGpHyperparameters(x, y);
-  const GaussianProcess gp(std::move(x), y, std::move(h));
   const double xi = kXi * gp.output_scale();
   double incumbent = *std::max_element(y.begin(), y.end());
   const double lowest = *std::min_element(y.begin(), y.end());
@@ -337,19 +345,25 @@ std::vector<Genome> BayesianSearch::ModelBatch(int size) const {
   }
   GpCandidatePosterior posterior(gp, points, need);
 
-  // Batch.
+  // Batch: the first half (rounded up) by EI, the rest by UCB, on the posterior
+  // conditioned on the lies of the picks before.
   const bool believer = params_.liar == kKrigingBeliever;
+  const std::size_t ei_picks = (need + 1) / 2;
   std::vector<bool> chosen(pool.size(), false);
   std::vector<Genome> out;
   while (out.size() < need) {
+    const bool by_ei = out.size() < ei_picks;
     std::size_t best = pool.size();
-    double best_ei = -1;
+    double best_score = -std::numeric_limits<double>::infinity();
     for (std::size_t i = 0; i < pool.size(); ++i) {
       if (chosen[i]) continue;
-      const double ei = ExpectedImprovement(posterior.At(i), incumbent, xi);
-      if (ei > best_ei) {
+      const GpPrediction p = posterior.At(i);
+      const double score = by_ei
+                               ? ExpectedImprovement(p, incumbent, xi)
+                               : p.mean + kUcbBeta * std::sqrt(std::max(p.variance, 0.0));
+      if (score > best_score) {
         best = i;
-        best_ei = ei;
+        best_score = score;
       }
     }
     if (best == pool.size()) break;

@@ -42,9 +42,10 @@ struct BayesianParams {
 void ValidateBayesianParams(const BayesianParams& params);
 
 // Bayesian optimisation (maximisation) of one strategy's parameters: a Gaussian-process
-// surrogate (GaussianProcess: Matern 5/2 ARD, hyperparameters fitted by maximising the
-// log marginal likelihood at every step) and expected improvement, proposing batches
-// so that every worker has work.
+// surrogate (GaussianProcess: Matern 5/2 ARD, hyperparameters fitted at every step by
+// maximising the log marginal likelihood plus a log-normal prior on the length scales,
+// kGpDefaultLengthScalePrior) and a portfolio of expected improvement and an upper
+// confidence bound, proposing batches so that every worker has work.
 //
 // Every proposal is Snap()ped to the grid, valid, and distinct (GenomeKey) from every
 // earlier proposal: the search proposes num_samples distinct genomes in all, or stops
@@ -61,25 +62,34 @@ void ValidateBayesianParams(const BayesianParams& params);
 // min(batch_size, num_samples - observations) genomes:
 //  1. Model: inputs normalised to [0, 1] per parameter ((v - min) / (max - min)),
 //     fitness values as told, infeasible or non-finite ones replaced by the worst
-//     feasible value observed (0 if none); FitGpHyperparameters, then the GP.
+//     feasible value observed (0 if none); FitGpHyperparameters (length scales l_k),
+//     then the GP.
 //  2. Candidates, excluding genomes already proposed, invalid or repeated: when the
 //     grid has at most `candidates` points, all of it; else `candidates` random grid
 //     points (rng(seed, 1, step, i, kBayesian)), then for each of the 5 best
 //     observations its 2 neighbours on the grid along every parameter and 32 Gaussian
-//     perturbations of 2, 5, 10 or 20% of each parameter's range (rng(seed, 2, step,
-//     rank * 32 + j, kBayesian)). If that leaves fewer candidates than the step needs
-//     and the grid has at most 10^6 points, all unproposed valid grid points.
-//  3. Batch: the candidate of the highest expected improvement (over the best model
-//     value, xi = 0.01 of the output scale; ties to the first candidate) is chosen and
-//     the model conditioned on its lie (kriging believer: the posterior mean; constant
-//     liar: the smallest model value) without refitting; the incumbent becomes the
-//     larger of itself and the lie; repeat until the step is full. Above 4096
-//     candidates, the batch is chosen among the 4096 of highest initial EI.
+//     perturbations of sd min(c * l_k, 0.2) of each parameter's range, c = 0.1, 0.25,
+//     0.5 or 1 in turn (rng(seed, 2, step, rank * 32 + j, kBayesian)). If that leaves
+//     fewer candidates than the step needs and the grid has at most 10^6 points, all
+//     unproposed valid grid points.
+//  3. Batch: picks one at a time, the first ceil(size / 2) by the highest expected
+//     improvement (over the best model value, xi = 0.01 of the output scale), the rest
+//     by the highest mean + 3 sd (ties to the first candidate); after each pick the
+//     model is conditioned on its lie (kriging believer: the posterior mean; constant
+//     liar: the smallest model value) without refitting, and the incumbent becomes the
+//     larger of itself and the lie. Above 4096 candidates, the batch is chosen among
+//     the 4096 of highest initial EI.
 // A step that cannot be filled proposes what it found and ends the search after it.
+//
+// Why this mix (bench/README.md, "Bayesian search on rugged landscapes"): on rugged
+// backtest landscapes a maximum-likelihood fit jumped between extreme length scales
+// from step to step, perturbations of fixed widths ignored what the model had learnt,
+// and an EI-only batch explored too little; the prior, the perturbations scaled to the
+// model and the UCB half of the batch each raised the mean best after 50 evaluations.
 //
 // Cost per model step at n observations and m candidates: the fit, O(n^3 / 3) per
 // evaluation (GpFitEvaluations(n) at most), plus O(m n^2) for the candidates. At
-// n = 100, d = 3, m = 1000 and batches of 8: about 1.3 ms of one core per proposed
+// n = 100, d = 3, m = 1000 and batches of 8: about 1.4 ms of one core per proposed
 // point (bench/bayesian_bench.cc). Single-threaded; not thread-safe.
 class BayesianSearch final : public SearchAlgorithm {
  public:

@@ -225,18 +225,33 @@ GpHyperparameters FromTheta(const Eigen::VectorXd& theta) {
   return h;
 }
 
-// What Nelder-Mead minimises: -LML at theta clamped into the box, plus a penalty on
-// the distance outside it (so the simplex comes back).
-double Objective(const FitData& data, const Box& box, const Eigen::VectorXd& theta) {
-  const Eigen::VectorXd clamped = theta.cwiseMax(box.lo).cwiseMin(box.hi);
-  const double penalty = 10.0 * (theta - clamped).squaredNorm();
-  const double lml = FitLogLikelihood(data, FromTheta(clamped));
-  return std::isfinite(lml) ? -lml + penalty : std::numeric_limits<double>::infinity();
-}
+// What Nelder-Mead minimises: -LML - log prior (up to a constant) at theta clamped
+// into the box, plus a penalty on the distance outside it (so the simplex comes back).
+struct FitObjective {
+  const FitData& data;
+  Box box;
+  GpLengthScalePrior prior;
+
+  double operator()(const Eigen::VectorXd& theta) const {
+    const Eigen::VectorXd clamped = theta.cwiseMax(box.lo).cwiseMin(box.hi);
+    const double penalty = 10.0 * (theta - clamped).squaredNorm();
+    const double lml = FitLogLikelihood(data, FromTheta(clamped));
+    if (!std::isfinite(lml)) return std::numeric_limits<double>::infinity();
+    double log_prior = 0;
+    if (std::isfinite(prior.log_sd)) {
+      const double centre = std::log(prior.median);
+      for (Index k = 0; k + 2 < clamped.size(); ++k) {
+        const double z = (clamped[k] - centre) / prior.log_sd;
+        log_prior -= 0.5 * z * z;
+      }
+    }
+    return -lml + penalty - log_prior;
+  }
+};
 
 // Nelder-Mead (reflection 1, expansion 2, contraction 1/2, shrink 1/2) from `start`,
 // at most `max_evaluations` evaluations; returns the best vertex.
-Eigen::VectorXd NelderMead(const FitData& data, const Box& box, Eigen::VectorXd start,
+Eigen::VectorXd NelderMead(const FitObjective& objective, Eigen::VectorXd start,
                            double start_value, int max_evaluations) {
   const Index dim = start.size();
   std::vector<Eigen::VectorXd> points;
@@ -246,7 +261,7 @@ Eigen::VectorXd NelderMead(const FitData& data, const Box& box, Eigen::VectorXd 
   int evaluations = 0;
   auto evaluate = [&](const Eigen::VectorXd& p) {
     ++evaluations;
-    return Objective(data, box, p);
+    return objective(p);
   };
   for (Index k = 0; k < dim && evaluations < max_evaluations; ++k) {
     Eigen::VectorXd p = start;
@@ -346,13 +361,26 @@ GpHyperparameters FitGpHyperparameters(const GpPoints& x, std::span<const double
 
 GpHyperparameters FitGpHyperparameters(const GpPoints& x, std::span<const double> y,
                                        int max_evaluations) {
+  return FitGpHyperparameters(x, y, max_evaluations, kGpDefaultLengthScalePrior);
+}
+
+GpHyperparameters FitGpHyperparameters(const GpPoints& x, std::span<const double> y,
+                                       int max_evaluations,
+                                       const GpLengthScalePrior& prior) {
   if (max_evaluations < 1) {
     throw std::invalid_argument("FitGpHyperparameters: max_evaluations " +
                                 std::to_string(max_evaluations) + " < 1");
   }
+  if (!(prior.median > 0) || !std::isfinite(prior.median) || !(prior.log_sd > 0)) {
+    throw std::invalid_argument("FitGpHyperparameters: length-scale prior median " +
+                                std::to_string(prior.median) + ", log_sd " +
+                                std::to_string(prior.log_sd) +
+                                " (need a finite median > 0 and log_sd > 0)");
+  }
   const FitData data = PrepareFit(x, y);
   const std::size_t dims = x.front().size();
-  const Box box = FitBox(dims);
+  const FitObjective objective{data, FitBox(dims), prior};
+  const Box& box = objective.box;
   const Index d = Idx(dims);
   Eigen::VectorXd best_start;
   double best_value = std::numeric_limits<double>::infinity();
@@ -361,7 +389,7 @@ GpHyperparameters FitGpHyperparameters(const GpPoints& x, std::span<const double
     theta.head(d).setConstant(std::log(length));
     theta[d] = 0.0;
     theta[d + 1] = std::log(1e-3);
-    const double value = Objective(data, box, theta);
+    const double value = objective(theta);
     if (best_start.size() == 0 || value < best_value) {
       best_start = theta;
       best_value = value;
@@ -369,7 +397,7 @@ GpHyperparameters FitGpHyperparameters(const GpPoints& x, std::span<const double
   }
   if (!std::isfinite(best_value)) return DefaultGpHyperparameters(dims);
   const Eigen::VectorXd theta =
-      NelderMead(data, box, best_start, best_value, max_evaluations);
+      NelderMead(objective, best_start, best_value, max_evaluations);
   return FromTheta(theta.cwiseMax(box.lo).cwiseMin(box.hi));
 }
 

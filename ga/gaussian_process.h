@@ -35,6 +35,19 @@ inline constexpr double kGpMinSignal = 0.05;
 inline constexpr double kGpMaxSignal = 20.0;
 inline constexpr double kGpMaxNoise = 1.0;
 
+// A log-normal prior on every length scale, log l ~ N(log median, log_sd^2), which
+// turns the hyperparameter fit into a maximum a posteriori one: with few or rugged
+// observations the likelihood alone often prefers a length scale at a bound of the box
+// (0.01: every observation explained by its own bump; 20: the input ignored), and the
+// fitted model then jumps between such extremes from one step of a search to the next.
+// log_sd = infinity is a flat prior (a maximum-likelihood fit).
+struct GpLengthScalePrior {
+  double median;  // > 0, in input units (inputs in [0, 1])
+  double log_sd;  // > 0, possibly infinite
+};
+// Median 0.5 (half the box), log_sd 0.5: 95% of the prior mass in [0.19, 1.33].
+inline constexpr GpLengthScalePrior kGpDefaultLengthScalePrior = {0.5, 0.5};
+
 // The default cap on Nelder-Mead evaluations of the log marginal likelihood per fit
 // for n observations: kGpFitWork / n^3 clamped to [kGpMinFitEvaluations,
 // kGpMaxFitEvaluations], so that small models converge fully while a fit at n = 100
@@ -59,16 +72,21 @@ GpHyperparameters DefaultGpHyperparameters(std::size_t dims);
 double GpLogMarginalLikelihood(const GpPoints& x, std::span<const double> y,
                                const GpHyperparameters& h);
 
-// The hyperparameters maximising GpLogMarginalLikelihood within the box above:
-// Nelder-Mead over (log l_1..log l_d, log s, log noise) from the best of three fixed
-// starts (all length scales 0.1, 0.3 or 1; s = 1; noise 1e-3), stopping when the
-// simplex's values agree to 1e-7 (relative) or after `max_evaluations` evaluations
-// after the starts (default GpFitEvaluations(n)). Deterministic (no randomness).
-// Throws std::invalid_argument as the GaussianProcess constructor does, or when
-// max_evaluations < 1.
+// The hyperparameters maximising GpLogMarginalLikelihood plus the log density of
+// `prior` at the length scales (default kGpDefaultLengthScalePrior; signal and noise
+// have flat priors) within the box above: Nelder-Mead over (log l_1..log l_d, log s,
+// log noise) from the best of three fixed starts (all length scales 0.1, 0.3 or 1;
+// s = 1; noise 1e-3), stopping when the simplex's values agree to 1e-7 (relative) or
+// after `max_evaluations` evaluations after the starts (default GpFitEvaluations(n)).
+// Deterministic (no randomness). Throws std::invalid_argument as the GaussianProcess
+// constructor does, or when max_evaluations < 1, prior.median is not a finite number
+// > 0 or prior.log_sd is not > 0.
 GpHyperparameters FitGpHyperparameters(const GpPoints& x, std::span<const double> y);
 GpHyperparameters FitGpHyperparameters(const GpPoints& x, std::span<const double> y,
                                        int max_evaluations);
+GpHyperparameters FitGpHyperparameters(const GpPoints& x, std::span<const double> y,
+                                       int max_evaluations,
+                                       const GpLengthScalePrior& prior);
 
 struct GpPrediction {
   double mean;      // posterior mean of the latent function

@@ -88,6 +88,42 @@ TEST(GaussianProcess, FitIgnoresAnIrrelevantInput) {
   EXPECT_GT(h.length_scales[1], 3 * h.length_scales[0]);
 }
 
+TEST(GaussianProcess, LengthScalePriorStopsACollapseOnNoise) {
+  // Pure noise: the likelihood alone explains it with bumps of length scale ~0.01
+  // around each point; the default prior keeps the length scales near its median and
+  // calls the values noise.
+  const GpPoints x = RandomPoints(20, 1);
+  std::vector<double> y;
+  CounterRng noise(1, 1, 0, 0, RngOp::kBayesian);
+  for (std::size_t i = 0; i < x.size(); ++i) y.push_back(noise.Normal());
+  const GpLengthScalePrior flat = {1.0, INFINITY};
+  const GpHyperparameters ml = FitGpHyperparameters(x, y, GpFitEvaluations(20), flat);
+  EXPECT_LT(std::min(ml.length_scales[0], ml.length_scales[1]), 0.05);
+  const GpHyperparameters map = FitGpHyperparameters(x, y);
+  for (double l : map.length_scales) {
+    EXPECT_GT(l, 0.2);
+    EXPECT_LT(l, 1.25);
+  }
+  EXPECT_GT(map.noise_variance, 0.5);
+  // The default overloads use the default prior.
+  const GpHyperparameters same =
+      FitGpHyperparameters(x, y, GpFitEvaluations(20), kGpDefaultLengthScalePrior);
+  EXPECT_EQ(same.length_scales, map.length_scales);
+  EXPECT_EQ(same.noise_variance, map.noise_variance);
+}
+
+TEST(GaussianProcess, FitRejectsABadPrior) {
+  const GpPoints x = RandomPoints(5, 2);
+  const std::vector<double> y = Values(x);
+  for (const GpLengthScalePrior bad :
+       {GpLengthScalePrior{0.0, 0.5}, GpLengthScalePrior{-1.0, 0.5},
+        GpLengthScalePrior{INFINITY, 0.5}, GpLengthScalePrior{0.5, 0.0},
+        GpLengthScalePrior{0.5, -1.0}, GpLengthScalePrior{0.5, std::nan("")}}) {
+    EXPECT_THROW(FitGpHyperparameters(x, y, 10, bad), std::invalid_argument)
+        << bad.median << " " << bad.log_sd;
+  }
+}
+
 TEST(GaussianProcess, FitIsBitIdenticalAcrossRuns) {
   const GpPoints x = RandomPoints(30, 6);
   const std::vector<double> y = Values(x);
