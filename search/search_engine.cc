@@ -57,7 +57,8 @@ std::string ThreadsText(const std::vector<int>& threads) {
   const bool same = std::all_of(threads.begin(), threads.end(),
                                 [&](int t) { return t == threads.front(); });
   for (std::size_t i = 0; i < (same ? 1 : threads.size()); ++i) {
-    out += (i > 0 ? "," : "") + std::to_string(threads[i]);
+    if (i > 0) out += ',';
+    out += std::to_string(threads[i]);
   }
   return out;
 }
@@ -90,9 +91,15 @@ ExperimentProgress ProgressOf(const ga::EvolveConfig& config, const SearchRecord
   p.generations_done = static_cast<int64_t>(record.steps.size());
   p.evaluations = static_cast<int64_t>(record.evaluated.size());
   for (const auto& rec : record.steps) p.cache_hits += static_cast<int64_t>(rec.cache_hits);
-  const auto order = Ranked(record);
-  if (!order.empty()) {
-    const Evaluated& best = record.evaluated[order[0]];
+  // The first of the best window-0 evaluations, as Ranked() would put it first.
+  const Evaluated* top = nullptr;
+  for (const Evaluated& e : record.evaluated) {
+    if (e.request.window == 0 && (top == nullptr || e.fitness.value > top->fitness.value)) {
+      top = &e;
+    }
+  }
+  if (top != nullptr) {
+    const Evaluated& best = *top;
     p.best_fitness = best.fitness.value;
     p.best_json = Describe(config, best).dump();
   }
@@ -310,7 +317,8 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
     algorithm.Tell(rec.fitness);
     record.steps.push_back(std::move(rec));
     save("running", Since(start));
-    session.RecordGeneration(computed, computed_fitness, found, progress());
+    const ExperimentProgress now = progress();
+    session.RecordGeneration(computed, computed_fitness, found, now);
     // Fault injection for the resume tests: the head dies by SIGKILL right after
     // checkpointing step N, as a crash at that point would leave it.
     if (const char* kill = std::getenv("QUANTFARM_KILL_AFTER_STEP");
@@ -320,7 +328,7 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
     }
     if (!o.quiet) {
       const StepRecord& last = record.steps.back();
-      const auto best = progress().best_fitness;
+      const auto best = now.best_fitness;
       const double elapsed = Since(start);
       const int step = algorithm.step(), total = std::max(step, algorithm.steps_hint());
       const double eta = elapsed / step * (total - step);
@@ -338,7 +346,8 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
   }
 
   // The best distinct parameter sets, with per-symbol metrics on every segment.
-  std::vector<std::size_t> order = Ranked(record);
+  const std::vector<std::size_t> ranked_all = Ranked(record);
+  std::vector<std::size_t> order = ranked_all;
   const std::size_t ranked = order.size();
   order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(o.top)));
   const auto labels = evaluator.SegmentLabels();
@@ -375,7 +384,7 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
     if (!text.empty()) std::printf("%s", text.c_str());
   }
   // The overfitting report over the distinct window-0 parameter sets.
-  std::vector<std::size_t> scored = Ranked(record);
+  std::vector<std::size_t> scored = ranked_all;
   if (scored.size() > o.overfitting_max_trials) scored.resize(o.overfitting_max_trials);
   std::vector<TrialMetrics> trial_metrics;
   nlohmann::ordered_json overfitting;

@@ -14,6 +14,7 @@
 #include "backtest/strategy.h"
 #include "ga/genome.h"
 #include "ga/search_state.h"
+#include "tests/ga/expect_rejected.h"
 
 namespace qf::ga {
 namespace {
@@ -75,14 +76,7 @@ std::vector<std::vector<std::string>> RunToEnd(AshaSearch& asha, const Objective
 }
 
 void ExpectRejected(const AshaParams& p, const std::string& key, const std::string& got) {
-  try {
-    ValidateAshaParams(p);
-    FAIL() << "accepted bad " << key;
-  } catch (const std::invalid_argument& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("'" + key + "'"), std::string::npos) << what;
-    EXPECT_NE(what.find("got " + got), std::string::npos) << what;
-  }
+  ExpectRejectedBy([&] { ValidateAshaParams(p); }, key, got);
 }
 
 TEST(AshaSearch, ValidatesEveryParameterNamingKeyAndValue) {

@@ -13,6 +13,7 @@
 
 #include "backtest/strategy.h"
 #include "ga/genome.h"
+#include "tests/ga/expect_rejected.h"
 
 namespace qf::ga {
 namespace {
@@ -83,14 +84,7 @@ PbtParams Small() {
 }
 
 void ExpectRejected(const PbtParams& p, const std::string& key, const std::string& got) {
-  try {
-    ValidatePbtParams(p);
-    FAIL() << "accepted bad " << key;
-  } catch (const std::invalid_argument& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("'" + key + "'"), std::string::npos) << what;
-    EXPECT_NE(what.find("got " + got), std::string::npos) << what;
-  }
+  ExpectRejectedBy([&] { ValidatePbtParams(p); }, key, got);
 }
 
 TEST(PbtSearch, ValidatesEveryParameterNamingKeyAndValue) {
