@@ -22,27 +22,11 @@
 # (zscore_reversion), ASHA_SAMPLES (256), ASHA_KEYS (more keys of the ASHA runs, e.g.
 # '"grace_period": 0.0625'; the rung study always scores 1/16, 1/4 and all), SAMPLES (500),
 # SAMPLE_SEED (1000), THREADS (1).
-set -euo pipefail
-export QUANTFARM_NO_CACHE=1   # every run computes; nothing is served from a cache
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-qf=$(readlink -f "${1:-$here/../build/app/quantfarm}")
-seeds=${SEEDS:-$(seq -s ' ' 1 10)}
-bars=${BARS:-5000}
-data_seed=${DATA_SEED:-7}
-strategy=${STRATEGY:-zscore_reversion}
+source "$(dirname "${BASH_SOURCE[0]}")/search_workload.sh" "${1:-}"
 asha_samples=${ASHA_SAMPLES:-256}
 asha_keys=${ASHA_KEYS:+, $ASHA_KEYS}
 samples=${SAMPLES:-500}
 sample_seed=${SAMPLE_SEED:-1000}
-threads=${THREADS:-1}
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-"$qf" data synth --symbols 1 --bars "$bars" --seed "$data_seed" --store "$work/data.h5" \
-  > /dev/null 2>&1
-common="\"strategy\": \"$strategy\", \"symbols\": [\"AAA\"], \"store\": \"$work/data.h5\",
- \"split\": {\"in_sample\": 0.7}, \"fitness\": {\"metric\": \"sharpe\"}"
 
 # run NAME JSON-KEYS: `quantfarm search` of the common config plus JSON-KEYS.
 run() {

@@ -19,28 +19,12 @@
 # default none), BUDGET (100; checkpoints BUDGET/4, BUDGET/2, BUDGET), POP (20),
 # GENERATIONS (5: the brief's GA), LONG_GENERATIONS (60: the GA cut at BUDGET),
 # THREADS (1).
-set -euo pipefail
-export QUANTFARM_NO_CACHE=1   # every run computes; nothing is served from a cache
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-qf=$(readlink -f "${1:-$here/../build/app/quantfarm}")
-seeds=${SEEDS:-$(seq -s ' ' 1 10)}
-bars=${BARS:-5000}
-data_seed=${DATA_SEED:-7}
-strategy=${STRATEGY:-zscore_reversion}
+source "$(dirname "${BASH_SOURCE[0]}")/search_workload.sh" "${1:-}"
 bounds=${BOUNDS:-}
 budget=${BUDGET:-100}
 pop=${POP:-20}
 gens=${GENERATIONS:-5}
 long_gens=${LONG_GENERATIONS:-60}
-threads=${THREADS:-1}
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-"$qf" data synth --symbols 1 --bars "$bars" --seed "$data_seed" --store "$work/data.h5" \
-  > /dev/null 2>&1
-common="\"strategy\": \"$strategy\", \"symbols\": [\"AAA\"], \"store\": \"$work/data.h5\",
- \"split\": {\"in_sample\": 0.7}, \"fitness\": {\"metric\": \"sharpe\"}"
 with_bounds=$common
 [ -n "$bounds" ] && with_bounds="$common, \"bounds\": $bounds"
 
