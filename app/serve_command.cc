@@ -11,16 +11,24 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <atomic>
 #include <thread>
 
 #include "app/commands.h"
+#include "app/registry_options.h"
+#include "mpi/cluster_task_runner.h"
+#include "mpi/cluster_worker.h"
 #include "mpi/service_router.h"
+#include "search/experiment_runner.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
 #include "serve/route_table.h"
 #include "services/autoscaler.h"
 #include "services/autoscaling_config.h"
+#include "services/experiments_api.h"
+#include "services/job_thread.h"
 #include "services/json_writer.h"
+#include "services/search_request.h"
 #include "services/services_config.h"
 
 namespace qf::app {
@@ -35,6 +43,12 @@ struct ServeOptions {
   int replicas_per_worker = 4;
   std::string autoscaling_path;
   services::ServicesConfig services;
+  std::string results_dir = "results";
+  double worker_timeout = 1.5;
+  int pending_threshold = 16;
+  double check_interval = 2;
+  double cooldown = 2;
+  int slots = 0;
 };
 
 const char* const kServices[] = {"algorunner", "screener", "tickscrawler"};
@@ -49,11 +63,18 @@ services::Response Json(const nlohmann::ordered_json& body, int status = 200) {
 nlohmann::ordered_json StatusJson(const mpi::RouterStatus& s) {
   nlohmann::ordered_json j;
   j["ranks"] = s.ranks;
+  j["slots"] = s.slots;
   j["spawned_workers"] = s.spawned_workers;
   j["workers"] = nlohmann::ordered_json::array();
   for (const auto& w : s.workers) {
-    j["workers"].push_back({{"name", w.name}, {"spawned", w.spawned}, {"replicas", w.replicas}});
+    j["workers"].push_back({{"name", w.name},
+                            {"spawned", w.spawned},
+                            {"replicas", w.replicas},
+                            {"search_tasks", w.tasks}});
   }
+  j["lost_workers"] = s.lost;
+  j["searches"] = s.searches;
+  j["search_tasks_pending"] = s.tasks_pending;
   for (const auto& svc : s.services) {
     j["services"][svc.name] = {{"replicas", svc.replicas},   {"target_replicas", svc.target},
                                {"ongoing", svc.ongoing},     {"queued", svc.queued},
@@ -99,6 +120,12 @@ services::Response Local(const std::string& target, const services::Request& req
     metrics.AddGauge("quantfarm_spawned_workers", "worker processes spawned and not released")
         .Get()
         .Set(status.spawned_workers);
+    metrics.AddGauge("quantfarm_workers_lost", "worker processes declared dead")
+        .Get()
+        .Set(static_cast<double>(status.lost.size()));
+    metrics.AddGauge("quantfarm_search_tasks_pending", "search tasks waiting for a worker")
+        .Get()
+        .Set(status.tasks_pending);
     services::Response r;
     r.body = metrics.Render();
     r.headers.emplace_back("Content-Type", std::string(serve::MetricsRegistry::kContentType));
@@ -117,10 +144,6 @@ services::Response Local(const std::string& target, const services::Request& req
       std::string error;
       if (!router.AddWorker(error)) return services::JsonError(409, "cannot_spawn", error);
       return Json(StatusJson(router.Status()));
-    }
-    if (target == "shutdown") {
-      router.Stop();
-      return Json({{"status", "shutting down"}});
     }
   } catch (const nlohmann::json::exception& e) {
     return services::JsonError(400, "bad_request", e.what());
@@ -141,6 +164,49 @@ std::string ReadSmallFile(const std::string& path) {
   return text.str();
 }
 
+// The head's own answers that touch files or wait (searches, experiments, the result
+// cache, symbols): on one control thread, so that neither the io threads nor the MPI
+// thread ever wait for them.
+services::Response Control(const services::Request& request, const ServeOptions& o,
+                           search::ExperimentRunner& runner, services::ExperimentsApi& api) {
+  const std::string& path = request.path;
+  if (request.method == "POST" && path.rfind("/search/", 0) == 0) {
+    const std::string kind = path.substr(8);
+    services::SearchRequest parsed;
+    try {
+      parsed = services::ParseSearchRequest(kind, request.body, o.services.store);
+    } catch (const std::invalid_argument& e) {
+      return services::JsonError(kind.empty() || !services::IsSearchKind(kind) ? 404 : 400,
+                                 kind.empty() || !services::IsSearchKind(kind) ? "not_found"
+                                                                               : "bad_request",
+                                 e.what());
+    }
+    try {
+      const std::string name =
+          runner.Start({parsed.name, parsed.config_text, parsed.resume});
+      return Json({{"name", name},
+                   {"url", "/experiments/" + name},
+                   {"status", parsed.resume ? "resumed" : "running"}},
+                  202);
+    } catch (const search::StartRefused& e) {
+      return services::JsonError(e.status,
+                                 e.status == 404   ? "not_found"
+                                 : e.status == 409 ? "conflict"
+                                                   : "bad_request",
+                                 e.what());
+    }
+  }
+  if (request.method == "POST" && path.rfind("/experiments/", 0) == 0 &&
+      path.size() > 18 && path.ends_with("/stop")) {
+    const std::string name = path.substr(13, path.size() - 13 - 5);
+    if (!runner.Stop(name)) {
+      return services::JsonError(409, "not_running", "experiment '" + name + "' is not running");
+    }
+    return Json({{"name", name}, {"status", runner.Running(name) ? "stopping" : "interrupted"}});
+  }
+  return api.Handle(request);
+}
+
 void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
              std::map<std::string, services::AutoscalingPolicy> policies) {
   // SIGTERM/SIGINT end the server gracefully: blocked here (inherited by every thread)
@@ -151,16 +217,52 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  const auto log = [](const std::string& text) {
+    std::printf("[serve] %s\n", text.c_str());
+    std::fflush(stdout);
+  };
   mpi::RouterOptions ro;
   ro.services = std::move(policies);
   ro.replicas_per_worker = o.replicas_per_worker;
   ro.max_spawned_workers = o.max_workers;
+  ro.spawn_cooldown_seconds = o.cooldown;
+  ro.slots = o.slots;
+  ro.worker_timeout_seconds = o.worker_timeout;
+  ro.pending_threshold = o.pending_threshold;
+  ro.check_interval_seconds = o.check_interval;
   ro.make_local = [&o](const std::string& name) { return services::MakeService(name, o.services); };
-  ro.on_event = [](const std::string& text) {
-    std::printf("[serve] %s\n", text.c_str());
-    std::fflush(stdout);
-  };
+  ro.on_event = log;
   mpi::ServiceRouter router(runtime, ro);
+
+  search::ExperimentRunnerOptions eo;
+  eo.registry = o.services.registry;
+  eo.results_dir = o.results_dir;
+  eo.use_cache = !CacheDisabledByEnvironment();
+  eo.make_runner = [&router](const std::string& welcome) -> std::unique_ptr<mpi::TaskRunner> {
+    return std::make_unique<mpi::ClusterTaskRunner>(router, welcome);
+  };
+  eo.log = log;
+  search::ExperimentRunner runner(eo, runtime);
+  try {
+    for (const auto& name : runner.MarkOrphansInterrupted()) {
+      log("experiment '" + name + "' was running when the last head stopped: marked "
+          "interrupted (resume with POST /search/... {\"name\": \"" + name +
+          "\", \"resume\": true})");
+    }
+  } catch (const std::exception& e) {
+    log(std::string("cannot check the registry for interrupted experiments: ") + e.what());
+  }
+  services::LiveExperiments live;
+  live.running = [&runner](const std::string& name) { return runner.Running(name); };
+  live.live = [&runner](const std::string& name) { return runner.Live(name); };
+  services::ExperimentsApi api(o.services.registry, o.services.store, live);
+  services::JobThread control;
+  std::atomic<bool> shutting_down{false};
+  const auto shut_down = [&] {
+    if (shutting_down.exchange(true)) return;
+    runner.StopAll();  // checkpoints; their tasks need the router still running
+    router.Stop();
+  };
 
   serve::RouteTable routes;
   for (const char* name : kServices) {
@@ -174,6 +276,16 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   routes.Add("POST", "/api/cluster/scale", "scale");
   routes.Add("POST", "/api/cluster/add-worker", "add-worker");
   routes.Add("POST", "/api/cluster/shutdown", "shutdown");
+  routes.Add("POST", "/search/*", "control");
+  routes.Add("GET", "/experiments", "control");
+  routes.Add("GET", "/experiments/*", "control");
+  routes.Add("POST", "/experiments/*", "control");
+  routes.Add("DELETE", "/experiments/*", "control");
+  routes.Add("GET", "/fingerprint/*", "control");
+  routes.Add("DELETE", "/fingerprint", "control");
+  routes.Add("DELETE", "/fingerprint/*", "control");
+  routes.Add("GET", "/symbols", "control");
+  routes.Add("GET", "/algorithms", "control");
 
   serve::MetricsRegistry metrics;
   serve::HttpServerOptions ho;
@@ -194,6 +306,17 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
           return;
         }
         if (target == "health") return reply(Health(router));
+        if (target == "control") {
+          control.Push([&, request = std::move(request), reply = std::move(reply)] {
+            reply(Control(request, o, runner, api));
+          });
+          return;
+        }
+        if (target == "shutdown") {
+          reply(Json({{"status", "shutting down"}}));
+          control.Push(shut_down);
+          return;
+        }
         router.Post([&, target, request = std::move(request), reply = std::move(reply)] {
           reply(Local(target, request, router, metrics));
         });
@@ -207,15 +330,16 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
     throw;
   }
   std::printf("quantfarm serve: http://%s:%u (%d ranks; services: algorunner, screener, "
-              "tickscrawler)\n",
+              "tickscrawler; searches: POST /search/{grid,random,ga,pbt,asha,bayesian})\n",
               o.bind.c_str(), static_cast<unsigned>(server.port()), runtime.size());
   std::fflush(stdout);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    router.Stop();
+    control.Push(shut_down);
   });
   router.Run();
+  runner.StopAll();  // nothing should run now; a search left would wait forever
   const std::size_t left = server.Stop(std::chrono::seconds(5));
   std::printf("quantfarm serve: stopped (%zu request(s) unanswered)\n", left);
   std::fflush(stdout);
@@ -251,11 +375,37 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_option("--autoscaling", o->autoscaling_path,
                   "JSON file of per-service autoscaling policies (see README); the seeds' "
                   "environment variables (SCREENER_MAX_REPLICAS, ...) override it");
-  cmd->callback([o, &runtime] {
+  cmd->add_option("--results-dir", o->results_dir,
+                  "folder of the results files of searches started over REST (default "
+                  "results; created when missing)");
+  cmd->add_option("--worker-timeout", o->worker_timeout,
+                  "seconds of silence after which a worker is declared dead (default 1.5; "
+                  "workers send a heartbeat every 0.25 s)")
+      ->check(CLI::Range(0.5, 3600.0));
+  cmd->add_option("--pending-threshold", o->pending_threshold,
+                  "scale-up watcher: search tasks waiting for a worker beyond which, for "
+                  "--check-interval seconds, a worker is spawned (default 16)")
+      ->check(CLI::Range(0, 1000000));
+  cmd->add_option("--check-interval", o->check_interval,
+                  "scale-up watcher: seconds the backlog must last (default 2)")
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--cooldown", o->cooldown,
+                  "seconds between two spawns (default 2)")
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--slots", o->slots,
+                  "processes the job may run, head and spawned workers included; a worker "
+                  "is spawned only into a free slot (default: MPI_UNIVERSE_SIZE, the "
+                  "allocation's slots, which mpirun sets to the cores)")
+      ->check(CLI::Range(1, 100000));
+  const auto serve_worker = [o, &runtime] {
+    mpi::ServeCluster(
+        runtime,
+        [o](const std::string& name) { return services::MakeService(name, o->services); },
+        [](const mpi::Bytes& welcome) { return search::MakeClusterTaskEvaluator(welcome, 1.0); });
+  };
+  cmd->callback([o, &runtime, serve_worker] {
     if (runtime.spawned()) {
-      mpi::ServeReplicas(runtime, [o](const std::string& name) {
-        return services::MakeService(name, o->services);
-      });
+      serve_worker();
       return;
     }
     // Every rank checks the policies, so that all stop together on an error.
@@ -271,9 +421,7 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
     error = runtime.AgreeOnError(error.empty(), error);
     if (!error.empty()) throw std::invalid_argument(error);
     if (!runtime.is_head()) {
-      mpi::ServeReplicas(runtime, [o](const std::string& name) {
-        return services::MakeService(name, o->services);
-      });
+      serve_worker();
       return;
     }
     RunHead(*o, runtime, std::move(policies));

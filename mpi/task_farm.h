@@ -10,17 +10,9 @@
 #include <vector>
 
 #include "mpi/mpi_runtime.h"
+#include "mpi/task_runner.h"
 
 namespace qf::mpi {
-
-// Opaque task and result payloads.
-using Bytes = std::string;
-using TaskFn = std::function<Bytes(const Bytes&)>;
-
-// Thrown by TaskFarm::Run when its stop condition became true.
-struct FarmStopped : std::runtime_error {
-  FarmStopped() : std::runtime_error("task farm stopped on request") {}
-};
 
 // Counters of one head's farm, for progress lines and benchmarks.
 struct FarmStats {
@@ -62,16 +54,16 @@ struct FarmOptions {
 // with no worker left the head runs the remaining tasks itself. Results never depend
 // on which worker ran what, so they are the same with and without failures.
 // Only the thread that created the MpiRuntime may use it.
-class TaskFarm {
+class TaskFarm : public TaskRunner {
  public:
   TaskFarm(MpiRuntime& runtime, FarmOptions options);
   explicit TaskFarm(MpiRuntime& runtime, int depth = 2);
-  ~TaskFarm();  // shuts the workers down if Shutdown() was not called
+  ~TaskFarm() override;  // shuts the workers down if Shutdown() was not called
   TaskFarm(const TaskFarm&) = delete;
   TaskFarm& operator=(const TaskFarm&) = delete;
 
   // Workers able to take tasks now (live; spawned ones once ready).
-  int workers() const;
+  int workers() const override;
 
   // Runs every task and returns results[i] for tasks[i]. With no workers, runs
   // `local` on the head. When `stop` (polled while waiting and between local tasks)
@@ -79,11 +71,11 @@ class TaskFarm {
   // Run throws FarmStopped. A task whose evaluation threw on a worker makes Run throw
   // std::runtime_error with the worker's message.
   std::vector<Bytes> Run(const std::vector<Bytes>& tasks, const TaskFn& local,
-                         const std::function<bool()>& stop = {});
+                         const std::function<bool()>& stop = {}) override;
 
   // Releases every worker from ServeTasks(), telling them whether a peer was lost (then
   // no rank may take part in collective clean-up). Idempotent.
-  void Shutdown();
+  void Shutdown() override;
 
   const FarmStats& stats() const { return stats_; }
 

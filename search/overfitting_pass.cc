@@ -8,7 +8,7 @@
 
 namespace qf::search {
 
-OverfittingResult RunOverfittingPass(mpi::TaskFarm& farm, const mpi::TaskFn& local,
+OverfittingResult RunOverfittingPass(mpi::TaskRunner& farm, const mpi::TaskFn& local,
                                      ga::FitnessEvaluator& evaluator,
                                      const std::vector<ga::EvalRequest>& requests,
                                      std::size_t trials_tried, int blocks,

@@ -8,7 +8,7 @@
 
 #include "backtest/metrics.h"
 #include "ga/fitness_evaluator.h"
-#include "mpi/task_farm.h"
+#include "mpi/task_runner.h"
 
 namespace qf::search {
 
@@ -27,7 +27,7 @@ struct OverfittingResult {
 // from its returns on the first symbol). Sharpe ratios are per bar (not annualised)
 // inside the formulas; the report gives both. A stop request or too few bars gives a
 // report saying it was skipped, never an error.
-OverfittingResult RunOverfittingPass(mpi::TaskFarm& farm, const mpi::TaskFn& local,
+OverfittingResult RunOverfittingPass(mpi::TaskRunner& farm, const mpi::TaskFn& local,
                                      ga::FitnessEvaluator& evaluator,
                                      const std::vector<ga::EvalRequest>& requests,
                                      std::size_t trials_tried, int blocks,

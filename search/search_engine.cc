@@ -121,14 +121,21 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
   const ga::EvolveConfig& config = job.eval;
   ga::SearchAlgorithm& algorithm = *job.algorithm;
   const nlohmann::json welcome = {{"config", job.config_text}, {"data_hashes", hashes}};
-  mpi::TaskFarm farm(runtime, {.depth = 2,
-                               .worker_timeout_seconds = o.worker_timeout,
-                               .max_spawns = o.max_respawns,
-                               .welcome = welcome.dump(),
-                               .on_event = [](const std::string& text) {
-                                 std::printf("[recovery] %s\n", text.c_str());
-                                 std::fflush(stdout);
-                               }});
+  std::unique_ptr<mpi::TaskRunner> runner;
+  if (o.make_runner) {
+    runner = o.make_runner(welcome.dump());
+  } else {
+    runner = std::make_unique<mpi::TaskFarm>(
+        runtime, mpi::FarmOptions{.depth = 2,
+                                  .worker_timeout_seconds = o.worker_timeout,
+                                  .max_spawns = o.max_respawns,
+                                  .welcome = welcome.dump(),
+                                  .on_event = [](const std::string& text) {
+                                    std::printf("[recovery] %s\n", text.c_str());
+                                    std::fflush(stdout);
+                                  }});
+  }
+  mpi::TaskRunner& farm = *runner;
   const auto stop = [&] { return o.stop_requested && o.stop_requested(); };
   const mpi::TaskFn local = [&](const mpi::Bytes& task) {
     return RunEvaluationTask(evaluator, task);
@@ -325,6 +332,14 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
         kill != nullptr && std::atoi(kill) == algorithm.step()) {
       std::fflush(stdout);
       ::raise(SIGKILL);
+    }
+    if (o.on_step) {
+      const StepRecord& last = record.steps.back();
+      const double elapsed = Since(start);
+      const int step = algorithm.step(), total = std::max(step, algorithm.steps_hint());
+      o.on_step({step, total, now.best_fitness.value_or(step_best),
+                 feasible > 0 ? sum / feasible : 0.0, feasible, last.evaluated, last.cache_hits,
+                 record.evaluated.size(), elapsed, elapsed / step * (total - step)});
     }
     if (!o.quiet) {
       const StepRecord& last = record.steps.back();

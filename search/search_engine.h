@@ -10,11 +10,26 @@
 #include "ga/fitness_evaluator.h"
 #include "ga/search_algorithm.h"
 #include "mpi/mpi_runtime.h"
+#include "mpi/task_runner.h"
 #include "search/experiment_session.h"
 #include "search/search_results.h"
 #include "storage/results_file.h"
 
 namespace qf::search {
+
+// One finished step, for live status (REST) and progress lines.
+struct StepProgress {
+  int step = 0;         // 1-based
+  int steps_total = 0;  // the algorithm's estimate (>= step)
+  double best = 0;      // best window-0 fitness so far
+  double mean = 0;      // mean fitness of the step's feasible requests
+  int feasible = 0;
+  std::size_t evaluated = 0;   // distinct new requests of the step
+  std::size_t cache_hits = 0;  // of those, found in the result cache
+  std::size_t evaluations = 0;  // distinct evaluations so far
+  double elapsed_seconds = 0;
+  double eta_seconds = 0;
+};
 
 struct EngineOptions {
   std::string out = "results.h5";  // results file and checkpoint
@@ -26,6 +41,9 @@ struct EngineOptions {
   int overfitting_blocks = 16;     // CSCV sub-periods S (even, 2..16); 0 = no report
   std::size_t overfitting_max_trials = 2000;  // best distinct sets the report scores
   std::function<bool()> stop_requested;       // SIGTERM/SIGUSR1: checkpoint, return
+  // Where the tasks run; empty: a TaskFarm over the job's worker ranks (batch mode).
+  std::function<std::unique_ptr<mpi::TaskRunner>(const std::string& welcome)> make_runner;
+  std::function<void(const StepProgress&)> on_step;  // after each step's checkpoint
 };
 
 // One search: what to evaluate and which algorithm proposes.

@@ -276,7 +276,8 @@ void LaunchSearch(mpi::MpiRuntime& runtime, RunOptions& o, const JobParser& pars
   }
 }
 
-ga::EvolveMarkets LoadMarketsLocal(const ga::EvolveConfig& config) {
+ga::EvolveMarkets LoadMarketsLocal(const ga::EvolveConfig& config,
+                                   std::vector<std::string>* symbol_hashes) {
   std::vector<std::string> hashes;
   const Timeframe timeframe = Timeframe::Parse(config.timeframe);
   std::vector<Market> markets;
@@ -284,6 +285,7 @@ ga::EvolveMarkets LoadMarketsLocal(const ga::EvolveConfig& config) {
     markets.push_back(b ? MakePairMarket(std::move(a), std::move(*b), timeframe)
                         : MakeMarket(a, timeframe));
   }
+  if (symbol_hashes != nullptr) *symbol_hashes = std::move(hashes);
   return SplitMarkets(config, std::move(markets));
 }
 

@@ -41,7 +41,9 @@ void LaunchSearch(mpi::MpiRuntime& runtime, RunOptions& options, const JobParser
 // MPI, no shared memory): what LaunchSearch loads in local mode, for a FitnessEvaluator
 // that gives the same fitness as `search` bit for bit. Throws std::invalid_argument
 // (a pair strategy without symbol2) or the store's errors (missing file or symbol).
-ga::EvolveMarkets LoadMarketsLocal(const ga::EvolveConfig& config);
+// `symbol_hashes`, when given, gets each symbol's content hash (MarketStore::ContentHash).
+ga::EvolveMarkets LoadMarketsLocal(const ga::EvolveConfig& config,
+                                   std::vector<std::string>* symbol_hashes = nullptr);
 
 }  // namespace qf::search
 

@@ -57,7 +57,20 @@ void RouteTable::Add(std::string_view method, std::string_view path,
 
 RouteMatch RouteTable::Find(std::string_view method, std::string_view path) const {
   RouteMatch match;
-  const auto it = paths_.find(path);
+  auto it = paths_.find(path);
+  if (it == paths_.end()) {
+    // The longest prefix pattern "/a/b/*" with something after its "/".
+    std::size_t best = 0;
+    for (auto p = paths_.begin(); p != paths_.end(); ++p) {
+      const std::string& key = p->first;
+      if (!key.ends_with("/*")) continue;
+      const std::string_view prefix = std::string_view(key).substr(0, key.size() - 1);
+      if (path.size() > prefix.size() && path.starts_with(prefix) && prefix.size() > best) {
+        best = prefix.size();
+        it = p;
+      }
+    }
+  }
   if (it == paths_.end()) return match;
   match.route = it->first;
   const auto target = it->second.targets.find(method);

@@ -27,7 +27,9 @@ struct RouteMatch {
 // concurrently with anything, Find() may run concurrently with Find().
 class RouteTable {
  public:
-  // Registers `method path -> target`. Throws std::invalid_argument naming the bad value
+  // Registers `method path -> target`. A path ending in "/*" is a prefix pattern: it
+  // matches any longer path under it ("/experiments/*" matches "/experiments/a/top/3")
+  // when no exact path does; the longest pattern wins. Throws std::invalid_argument naming the bad value
   // when `method` is not an upper-case token ("GET"), `path` does not start with '/',
   // `target` is empty, or the pair is already registered.
   void Add(std::string_view method, std::string_view path, std::string_view target);

@@ -45,6 +45,31 @@ assert fa.attrs["evaluated"] == fb.attrs["evaluated"], "an evaluation was repeat
 assert fb.attrs["status"] == b"finished", fb.attrs["status"]
 PY
 }
+# same_search A.h5 B.h5: two finished search results: every dataset of /trials,
+# /evaluated, /trial_metrics (and the GA's /generations) and the top, overfitting and
+# report attributes are equal bit for bit.
+same_search() {
+  /usr/bin/python3 - "$@" <<'PY' || fail "$1 and $2 differ"
+import h5py, sys
+def content(path):
+    f = h5py.File(path, "r")
+    out = {}
+    for group in ["trials", "evaluated", "trial_metrics", "generations", "best_per_island"]:
+        if group in f:
+            f[group].visititems(lambda n, o: out.__setitem__(group + "/" + n, o[:].tobytes())
+                                if isinstance(o, h5py.Dataset) else None)
+    for a in ["top", "overfitting", "report", "algorithm", "evaluated", "status"]:
+        if a in f.attrs:
+            out["@" + a] = f.attrs[a]
+    return out
+a, b = content(sys.argv[1]), content(sys.argv[2])
+assert a.keys() == b.keys(), (sorted(a), sorted(b))
+assert "trials/fitness" in a and "@top" in a
+for k in a:
+    assert a[k] == b[k], k
+assert a["@status"] == b"finished"
+PY
+}
 # checkpoint_generation FILE: the generation a checkpoint will evaluate next (0 if the
 # file does not exist yet or cannot be read at this moment).
 checkpoint_generation() {

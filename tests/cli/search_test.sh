@@ -28,31 +28,6 @@ for a in "${algorithms[@]}"; do
   echo "{\"search\": \"$a\", $common, ${extra[$a]}}" > "$a.json"
 done
 
-# same A.h5 B.h5: every dataset of /trials, /evaluated, /trial_metrics (and the GA's
-# /generations) and the top, overfitting and report attributes are equal bit for bit.
-same() {
-  /usr/bin/python3 - "$@" <<'PY' || fail "$1 and $2 differ"
-import h5py, sys
-def content(path):
-    f = h5py.File(path, "r")
-    out = {}
-    for group in ["trials", "evaluated", "trial_metrics", "generations", "best_per_island"]:
-        if group in f:
-            f[group].visititems(lambda n, o: out.__setitem__(group + "/" + n, o[:].tobytes())
-                                if isinstance(o, h5py.Dataset) else None)
-    for a in ["top", "overfitting", "report", "algorithm", "evaluated", "status"]:
-        if a in f.attrs:
-            out["@" + a] = f.attrs[a]
-    return out
-a, b = content(sys.argv[1]), content(sys.argv[2])
-assert a.keys() == b.keys(), (sorted(a), sorted(b))
-assert "trials/fitness" in a and "@top" in a
-for k in a:
-    assert a[k] == b[k], k
-assert a["@status"] == b"finished"
-PY
-}
-
 for a in "${algorithms[@]}"; do
   "$QF" search --config "$a.json" --out "$a.h5" --registry r.db > "$a.out" ||
     { cat "$a.out"; fail "$a: local run failed"; }
@@ -61,7 +36,7 @@ for a in "${algorithms[@]}"; do
   for np in 1 2 3 4; do
     "${MPIRUN[@]}" -np "$np" "$QF" search --config "$a.json" --out "$a-np$np.h5" --quiet \
       --registry r.db > "$a-np$np.out" 2>&1 || { cat "$a-np$np.out"; fail "$a: -np $np failed"; }
-    same "$a.h5" "$a-np$np.h5"
+    same_search "$a.h5" "$a-np$np.h5"
   done
   # Killed right after the checkpoint of step 1, resumed under mpirun -np 2.
   rc=0
@@ -71,7 +46,7 @@ for a in "${algorithms[@]}"; do
   "${MPIRUN[@]}" -np 2 "$QF" search --config "$a.json" --out "$a-k.h5" --resume \
     --registry r.db > "$a-k.out" 2>&1 || { cat "$a-k.out"; fail "$a: resume failed"; }
   expect_contains "$a-k.out" "resuming from $a-k.h5: 1 of"
-  same "$a.h5" "$a-k.h5"
+  same_search "$a.h5" "$a-k.h5"
   echo "$a: bit-identical on local, np 1..4 and after SIGKILL + resume"
 done
 # What each algorithm reports.
@@ -104,8 +79,8 @@ unset QUANTFARM_NO_CACHE
 for a in "${algorithms[@]}"; do
   "$QF" search --config "$a.json" --out "$a-cold.h5" --registry c.db --quiet > /dev/null
   "$QF" search --config "$a.json" --out "$a-warm.h5" --registry c.db --quiet > /dev/null
-  same "$a.h5" "$a-cold.h5"
-  same "$a.h5" "$a-warm.h5"
+  same_search "$a.h5" "$a-cold.h5"
+  same_search "$a.h5" "$a-warm.h5"
   /usr/bin/python3 - "$a-warm.h5" <<'PY' || fail "$a: the warm run computed"
 import h5py, sys
 t = h5py.File(sys.argv[1], "r")["timing"]

@@ -14,12 +14,13 @@ command -v wrk > /dev/null || fail "wrk is not installed: run scripts/install-de
 port=$(free_port)
 url="http://127.0.0.1:$port"
 # Scale screener up when more than one request is under way for 0.5 s; back down after
-# 1 s without; empty spawned workers go 10 s (the default) after that.
+# 1 s without; empty spawned workers go 10 s (the default) after that. --slots 3: mpirun
+# gives this 2-core machine 2 slots, both taken by the job; one more may be spawned.
 export SCREENER_TARGET_REQUESTS=1 SCREENER_SCALE_UP_DELAY=0.5 SCREENER_SCALE_DOWN_DELAY=1
 export SCREENER_MAX_REPLICAS=4
 "${MPIRUN[@]}" -x SCREENER_TARGET_REQUESTS -x SCREENER_SCALE_UP_DELAY \
   -x SCREENER_SCALE_DOWN_DELAY -x SCREENER_MAX_REPLICAS -np 2 "$QF" serve --port "$port" \
-  --replicas-per-worker 3 > serve.out 2>&1 &
+  --replicas-per-worker 3 --slots 3 > serve.out 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do
   curl -sf "$url/health" > health.json 2> /dev/null && break
