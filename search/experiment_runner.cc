@@ -133,6 +133,12 @@ std::string ExperimentRunner::Start(const StartRequest& request) {
   }
   std::error_code ec;
   std::filesystem::create_directories(options_.results_dir, ec);
+  try {
+    // Created here, under the lock: searches starting together must not race to it.
+    OpenRegistry(options_.registry, OpenMode::kReadWriteCreate);
+  } catch (const std::exception& e) {
+    throw StartRefused(400, std::string("registry: ") + e.what());
+  }
   runs_[name] = run;
   run->thread = std::thread([this, run] {
     const auto log = [&](const std::string& text) {

@@ -19,7 +19,7 @@ common='"strategy": "ema_crossover", "symbols": ["AAA", "BBB"], "store": "data.h
  "split": {"in_sample": 0.7}, "fitness": {"aggregate": "mean_plus_min", "min_trades": 3},
  "seed": 13'
 echo "{\"search\": \"ga\", $common, \"population_size\": 32, \"num_generations\": 4, \"islands\": 2}" > ga.json
-echo "{\"search\": \"ga\", $common, \"population_size\": 48, \"num_generations\": 12, \"islands\": 2}" > long.json
+echo "{\"search\": \"ga\", $common, \"population_size\": 64, \"num_generations\": 60, \"islands\": 2}" > long.json
 echo "{\"search\": \"random\", $common, \"num_samples\": 96, \"batch_size\": 16}" > random.json
 for c in ga long random; do
   "$QF" search --config $c.json --out cli-$c.h5 --registry cli.db --quiet > cli-$c.out 2>&1 ||
@@ -94,8 +94,13 @@ for i in $(seq 1 40); do
 done
 [ "$slow" -eq 0 ] || fail "$slow service request(s) took 1 s or more during searches"
 wait_status rand2 finished
-[ "$(field long1 status)" = running ] || echo "note: long1 finished before rand2"
 wait_status long1 finished
+/usr/bin/python3 - <<'PY' || { cat serve.out >&2; fail "long1 and rand2 did not run at the same time"; }
+lines = open("serve.out").read().splitlines()
+at = lambda text: next(i for i, l in enumerate(lines) if text in l)
+assert at("search 'long1': finished") > at("search 'rand2': started"), "long1 ended first"
+assert at("search 'rand2': finished") > at("search 'long1': started")
+PY
 same_search cli-random.h5 results/rand2.h5
 same_search cli-long.h5 results/long1.h5
 grep -q "search 'rand2': step" serve.out || fail "rand2 logged no step"
