@@ -48,6 +48,7 @@ struct ServeOptions {
   int pending_threshold = 16;
   double check_interval = 2;
   double cooldown = 2;
+  double idle_release = 10;
   int slots = 0;
 };
 
@@ -226,6 +227,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   ro.replicas_per_worker = o.replicas_per_worker;
   ro.max_spawned_workers = o.max_workers;
   ro.spawn_cooldown_seconds = o.cooldown;
+  ro.release_delay_seconds = o.idle_release;
   ro.slots = o.slots;
   ro.worker_timeout_seconds = o.worker_timeout;
   ro.pending_threshold = o.pending_threshold;
@@ -392,6 +394,10 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_option("--cooldown", o->cooldown,
                   "seconds between two spawns (default 2)")
       ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--idle-release", o->idle_release,
+                  "seconds a spawned worker with no replica and no search task waits before "
+                  "it is released (default 10)")
+      ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--slots", o->slots,
                   "processes the job may run, head and spawned workers included; a worker "
                   "is spawned only into a free slot (default: MPI_UNIVERSE_SIZE, the "

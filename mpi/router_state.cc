@@ -48,13 +48,14 @@ services::Response WorkerLost(const std::string& worker) {
 
 ServiceRouter::State::State(MpiRuntime& r, RouterOptions o) : runtime(r), options(std::move(o)) {
   slots = runtime.size();
+  // May be fewer than the ranks (mpirun --oversubscribe): then nothing is spawned.
   if (options.slots > 0) {
-    slots = std::max(options.slots, runtime.size());
+    slots = options.slots;
   } else if (runtime.active()) {
     int* universe = nullptr;
     int flag = 0;
     MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_UNIVERSE_SIZE, &universe, &flag);
-    if (flag != 0 && universe != nullptr) slots = std::max(*universe, runtime.size());
+    if (flag != 0 && universe != nullptr) slots = *universe;
   }
 }
 
@@ -64,7 +65,7 @@ void ServiceRouter::State::Event(const std::string& text) {
 
 void ServiceRouter::State::SendTo(std::size_t w, Bytes bytes, int tag) {
   Worker& worker = workers[w];
-  if (worker.local || worker.lost) return;
+  if (worker.local || worker.released) return;  // released: its communicator is gone
   if (!outbox.Send(std::move(bytes), worker.comm, worker.rank, tag)) {
     Lose(w, "unreachable");
     return;
@@ -111,11 +112,18 @@ std::optional<std::size_t> ServiceRouter::State::PlaceReplica() {
     }
   }
   const double now = RouterNow();
-  if (runtime.active() && spawned < options.max_spawned_workers && FreeSlots() > 0 &&
+  if (runtime.active() && spawned < options.max_spawned_workers &&
       now - last_spawn >= options.spawn_cooldown_seconds) {
-    std::string error;
-    if (Spawn(error)) return workers.size() - 1;
-    Event("could not spawn a worker: " + error);
+    if (FreeSlots() > 0) {
+      std::string error;
+      if (Spawn(error)) return workers.size() - 1;
+      Event("could not spawn a worker: " + error);
+    } else if (now - last_slot_log >= 10) {
+      Event("a replica needs a worker with room: no free slot (" +
+            std::to_string(slots - FreeSlots()) + " processes on " + std::to_string(slots) +
+            " slots): not spawning");
+      last_slot_log = now;
+    }
   }
   const bool any_worker = std::any_of(workers.begin(), workers.end(), [](const Worker& w) {
     return !w.released && !w.local;
@@ -392,9 +400,14 @@ void ServiceRouter::State::Tick() {
     }
     if (now - worker.last_sent >= kKeepAliveSeconds) SendTo(w, Bytes(), kAliveTag);
   }
-  // The scale-up watcher: search tasks waiting beyond the threshold for a whole check
+  // The scale-up watcher: search tasks waiting (in the queue, or queued at a worker
+  // behind the one it evaluates) beyond the threshold at every tick of a whole check
   // interval ask for one more worker.
-  const std::size_t pending = tasks.pending();
+  std::size_t pending = tasks.pending();
+  for (std::size_t w = 0; w < workers.size(); ++w) {
+    const std::size_t held = tasks.held(w);
+    if (held > 1) pending += held - 1;
+  }
   if (pending > static_cast<std::size_t>(options.pending_threshold)) {
     if (pending_since < 0) pending_since = now;
     if (now - pending_since >= options.check_interval_seconds) {
@@ -414,9 +427,10 @@ void ServiceRouter::State::Tick() {
         decision = Spawn(error) ? "spawned a worker" : "could not spawn a worker: " + error;
         pending_since = now;
       }
-      if (now - last_watch_log >= options.check_interval_seconds) {
-        Event("scale-up watcher: " + std::to_string(pending) + " search task(s) pending for " +
-              Fixed(now - pending_since, 1) + " s: " + decision);
+      if (now - last_watch_log >= options.check_interval_seconds ||
+          decision == "spawned a worker") {
+        Event("scale-up watcher: " + std::to_string(pending) + " search task(s) waiting for " +
+              Fixed(options.check_interval_seconds, 1) + " s: " + decision);
         last_watch_log = now;
       }
     }

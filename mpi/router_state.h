@@ -85,6 +85,7 @@ struct ServiceRouter::State {
   double last_spawn = -1e9;
   double pending_since = -1;  // search tasks above the threshold since then
   double last_watch_log = -1e9;
+  double last_slot_log = -1e9;
   internal::Outbox outbox;
   // Rung by other threads (Submit, Post, Stop) and by workers on this node after they
   // sent a reply: the router sleeps on it between polls.
