@@ -1,8 +1,9 @@
-// `quantfarm cache stats|clear`: the result cache of the registry.
+// `quantfarm cache stats|clear`: the result cache of the registry. The JSON (and the
+// table built from it) and the clearing are services/result_cache_report.h's, which the
+// REST API's /fingerprint routes use too.
 
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,9 +12,8 @@
 #include "app/commands.h"
 #include "app/registry_options.h"
 #include "app/text_table.h"
-#include "storage/experiment_registry.h"
+#include "services/result_cache_report.h"
 #include "storage/registry_db.h"
-#include "storage/result_cache.h"
 
 namespace qf::app {
 namespace {
@@ -40,61 +40,39 @@ struct StatsOptions {
 
 void RunStats(const StatsOptions& o) {
   SqliteDb db = OpenRegistry(o.registry, OpenMode::kReadOnly);
-  const CacheStats stats = ResultCache(db).Stats();
-  // Hits and evaluations as the experiments recorded them.
-  std::map<std::string, ExperimentRecord> experiments;
-  for (auto& r : ExperimentRegistry(db).List()) experiments.emplace(r.name, std::move(r));
+  const ordered_json stats = services::CacheStatsJson(db);
   if (o.json) {
-    ordered_json out;
-    out["registry"] = o.registry;
-    out["entries"] = stats.entries;
-    out["entry_bytes"] = stats.entry_bytes;
-    out["file_bytes"] = stats.file_bytes;
-    ordered_json per = ordered_json::array();
-    for (const auto& e : stats.experiments) {
-      ordered_json j;
-      j["experiment"] = e.experiment;
-      j["computed"] = e.computed;
-      j["used"] = e.used;
-      auto it = experiments.find(e.experiment);
-      j["evaluations"] = it != experiments.end()
-                             ? ordered_json(it->second.progress.evaluations)
-                             : ordered_json(nullptr);
-      j["algorithm"] = it != experiments.end() ? ordered_json(ExperimentAlgorithm(it->second))
-                                               : ordered_json(nullptr);
-      j["cache_hits"] = it != experiments.end()
-                            ? ordered_json(it->second.progress.cache_hits)
-                            : ordered_json(nullptr);
-      per.push_back(j);
-    }
-    out["experiments"] = per;
-    std::cout << out.dump(2) << "\n";
+    std::cout << stats.dump(2) << "\n";
     return;
   }
-  std::cout << "registry " << o.registry << ": " << stats.entries << " cached evaluation"
-            << (stats.entries == 1 ? "" : "s") << " (" << FormatBytes(stats.entry_bytes)
-            << "; file " << FormatBytes(stats.file_bytes) << ")\n";
-  if (stats.experiments.empty()) return;
-  std::vector<std::vector<std::string>> rows = {
-      {"experiment", "algorithm", "computed", "used", "evaluations", "cache_hits", "hit_rate"}};
-  for (const auto& e : stats.experiments) {
-    auto it = experiments.find(e.experiment);
+  const auto entries = stats["entries"].get<int64_t>();
+  std::cout << "registry " << o.registry << ": " << entries << " cached evaluation"
+            << (entries == 1 ? "" : "s") << " ("
+            << FormatBytes(stats["entry_bytes"].get<int64_t>()) << "; file "
+            << FormatBytes(stats["file_bytes"].get<int64_t>()) << ")\n";
+  if (stats["experiments"].empty()) return;
+  std::vector<std::vector<std::string>> rows = {{"experiment", "algorithm", "computed",
+                                                 "used", "evaluations", "cache_hits",
+                                                 "hit_rate"}};
+  for (const ordered_json& e : stats["experiments"]) {
     std::string evaluations = "-", hits = "-", rate = "-", algorithm = "-";
-    if (it != experiments.end()) {
-      algorithm = ExperimentAlgorithm(it->second);
-      const auto& p = it->second.progress;
-      evaluations = std::to_string(p.evaluations);
-      hits = std::to_string(p.cache_hits);
-      if (p.evaluations > 0) {
+    if (!e["evaluations"].is_null()) {  // registered
+      algorithm = e["algorithm"].get<std::string>();
+      const auto evaluated = e["evaluations"].get<int64_t>();
+      const auto found = e["cache_hits"].get<int64_t>();
+      evaluations = std::to_string(evaluated);
+      hits = std::to_string(found);
+      if (evaluated > 0) {
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%.1f%%",
-                      100.0 * static_cast<double>(p.cache_hits) /
-                          static_cast<double>(p.evaluations));
+        std::snprintf(
+            buf, sizeof buf, "%.1f%%",
+            100.0 * static_cast<double>(found) / static_cast<double>(evaluated));
         rate = buf;
       }
     }
-    rows.push_back({e.experiment, algorithm, std::to_string(e.computed), std::to_string(e.used),
-                    evaluations, hits, rate});
+    rows.push_back({e["experiment"].get<std::string>(), algorithm,
+                    std::to_string(e["computed"].get<int64_t>()),
+                    std::to_string(e["used"].get<int64_t>()), evaluations, hits, rate});
   }
   std::cout << TextTable(rows, {2, 3, 4, 5, 6});
 }
@@ -104,24 +82,17 @@ struct ClearOptions {
   std::string experiment;  // empty: everything
 };
 
+// The same code as the REST API's DELETE /fingerprint and DELETE /fingerprint/{name}.
 void RunClear(const ClearOptions& o, bool experiment_given) {
   // Must exist: clearing never creates a registry.
   SqliteDb db = OpenRegistry(o.registry, OpenMode::kReadWrite);
-  ResultCache cache(db);
   if (!experiment_given) {
-    const int64_t removed = cache.Clear();
+    const int64_t removed = services::ClearResultCache(db);
     std::cout << "removed " << removed << " cached evaluation"
               << (removed == 1 ? "" : "s") << " from " << o.registry << "\n";
     return;
   }
-  Transaction write(db);
-  bool known = ExperimentRegistry(db).Find(o.experiment).has_value();
-  for (const auto& e : cache.Stats().experiments)
-    known = known || e.experiment == o.experiment;
-  if (!known)
-    ExperimentRegistry(db).Get(o.experiment);  // throws, listing the known names
-  const int64_t removed = cache.ClearExperiment(o.experiment);
-  write.Commit();
+  const int64_t removed = services::ClearExperimentResults(db, o.experiment);
   std::cout << "removed " << removed << " cached evaluation" << (removed == 1 ? "" : "s")
             << " computed by experiment '" << o.experiment << "' from " << o.registry
             << "\n";

@@ -16,6 +16,7 @@
 #include "backtest/calendar.h"
 #include "backtest/synthetic_market.h"
 #include "backtest/timeframe.h"
+#include "services/search_catalog.h"
 #include "storage/csv_bar_reader.h"
 #include "storage/fundamentals.h"
 #include "storage/market_store.h"
@@ -97,19 +98,9 @@ struct ListOptions {
 void RunList(const ListOptions& o) {
   const std::vector<SeriesInfo> infos = MarketStore(o.store.store).List();
   if (o.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const SeriesInfo& info : infos) {
-      out.push_back({{"symbol", info.symbol},
-                     {"timeframe", info.timeframe},
-                     {"bars", info.bars},
-                     {"first", FormatIsoTime(info.first_time)},
-                     {"last", FormatIsoTime(info.last_time)},
-                     {"first_time", info.first_time},
-                     {"last_time", info.last_time},
-                     {"content_hash", info.content_hash},
-                     {"source", info.source},
-                     {"written_at", info.written_at}});
-    }
+    // The form GET /symbols answers.
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const SeriesInfo& info : infos) out.push_back(services::SeriesJson(info));
     std::cout << out.dump(2) << "\n";
     return;
   }

@@ -1,5 +1,6 @@
 // `quantfarm experiments list|show|top`: reading the experiment registry. Read-only:
-// never creates or changes the registry file.
+// never creates or changes the registry file. The JSON (and the tables built from it)
+// is services/experiment_report.h's, which the REST API's /experiments answers too.
 
 #include <charconv>
 #include <cstdio>
@@ -12,30 +13,14 @@
 #include "app/commands.h"
 #include "app/registry_options.h"
 #include "app/text_table.h"
-#include "ga/evaluation_fingerprint.h"
-#include "ga/fitness_evaluator.h"
+#include "services/experiment_report.h"
 #include "storage/experiment_registry.h"
 #include "storage/registry_db.h"
-#include "storage/result_cache.h"
 
 namespace qf::app {
 namespace {
 
 using nlohmann::ordered_json;
-
-// `text` parsed as JSON, or the text itself when it is not JSON; null when empty.
-ordered_json JsonOrText(const std::string& text) {
-  if (text.empty()) return nullptr;
-  try {
-    return ordered_json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    return text;
-  }
-}
-
-ordered_json NullIfEmpty(const std::string& text) {
-  return text.empty() ? ordered_json(nullptr) : ordered_json(text);
-}
 
 std::string FormatFitness(const std::optional<double>& v) {
   if (!v.has_value()) return "-";
@@ -44,26 +29,9 @@ std::string FormatFitness(const std::optional<double>& v) {
   return buf;
 }
 
-ordered_json RecordJson(const ExperimentRecord& r) {
-  ordered_json j;
-  j["name"] = r.name;
-  j["algorithm"] = ExperimentAlgorithm(r);
-  j["status"] = std::string(StatusName(r.status));
-  j["started_at"] = r.started_at;
-  j["ended_at"] = NullIfEmpty(r.ended_at);
-  j["updated_at"] = r.updated_at;
-  j["result_file"] = r.result_file;
-  j["generations_done"] = r.progress.generations_done;
-  j["generations_total"] = r.generations_total;
-  j["evaluations"] = r.progress.evaluations;
-  j["cache_hits"] = r.progress.cache_hits;
-  j["best_fitness"] = r.progress.best_fitness.has_value()
-                          ? ordered_json(*r.progress.best_fitness)
-                          : ordered_json(nullptr);
-  j["best"] = JsonOrText(r.progress.best_json);
-  j["error"] = NullIfEmpty(r.error);
-  j["config"] = JsonOrText(r.config);
-  return j;
+// A number of the library's JSON (a NaN stays NaN in memory; only its text is null).
+std::string FormatFitnessJson(const ordered_json& v) {
+  return v.is_number() ? FormatFitness(std::optional<double>(v.get<double>())) : "-";
 }
 
 struct ListOptions {
@@ -76,7 +44,7 @@ void RunList(const ListOptions& o) {
   const auto records = ExperimentRegistry(db).List();
   if (o.json) {
     ordered_json out = ordered_json::array();
-    for (const auto& r : records) out.push_back(RecordJson(r));
+    for (const auto& r : records) out.push_back(services::ExperimentJson(r));
     std::cout << out.dump(2) << "\n";
     return;
   }
@@ -88,13 +56,13 @@ void RunList(const ListOptions& o) {
                                                  "evaluations", "cache_hits", "best",
                                                  "started", "ended", "results"}};
   for (const auto& r : records) {
-    rows.push_back({r.name, ExperimentAlgorithm(r), std::string(StatusName(r.status)),
-                    std::to_string(r.progress.generations_done) + "/" +
-                        std::to_string(r.generations_total),
-                    std::to_string(r.progress.evaluations),
-                    std::to_string(r.progress.cache_hits),
-                    FormatFitness(r.progress.best_fitness), r.started_at,
-                    r.ended_at.empty() ? "-" : r.ended_at, r.result_file});
+    rows.push_back(
+        {r.name, services::ExperimentAlgorithm(r), std::string(StatusName(r.status)),
+         std::to_string(r.progress.generations_done) + "/" +
+             std::to_string(r.generations_total),
+         std::to_string(r.progress.evaluations), std::to_string(r.progress.cache_hits),
+         FormatFitness(r.progress.best_fitness), r.started_at,
+         r.ended_at.empty() ? "-" : r.ended_at, r.result_file});
   }
   std::cout << TextTable(rows, {3, 4, 5, 6});
 }
@@ -107,9 +75,10 @@ struct ShowOptions {
 
 void RunShow(const ShowOptions& o) {
   SqliteDb db = OpenRegistry(o.registry, OpenMode::kReadOnly);
-  const ExperimentRecord r = ExperimentRegistry(db).Get(o.name);
+  const ExperimentRecord r = services::GetExperiment(db, o.name);
+  const ordered_json j = services::ExperimentJson(r);
   if (o.json) {
-    std::cout << RecordJson(r).dump(2) << "\n";
+    std::cout << j.dump(2) << "\n";
     return;
   }
   const auto hit_rate = r.progress.evaluations > 0
@@ -120,20 +89,20 @@ void RunShow(const ShowOptions& o) {
   std::snprintf(rate, sizeof rate, "%.1f%%", hit_rate);
   std::vector<std::vector<std::string>> rows = {
       {"name", r.name},
-      {"algorithm", ExperimentAlgorithm(r)},
+      {"algorithm", j["algorithm"].get<std::string>()},
       {"status", std::string(StatusName(r.status))},
       {"started", r.started_at},
       {"ended", r.ended_at.empty() ? "-" : r.ended_at},
       {"updated", r.updated_at},
       {"results", r.result_file},
       {"steps", std::to_string(r.progress.generations_done) + " of " +
-                          std::to_string(r.generations_total)},
+                    std::to_string(r.generations_total)},
       {"evaluations", std::to_string(r.progress.evaluations)},
       {"cache hits", std::to_string(r.progress.cache_hits) + " (" + rate + ")"},
       {"best fitness", FormatFitness(r.progress.best_fitness)}};
   if (!r.progress.best_json.empty()) {
     // The strategy and parameters (the JSON output has the metrics too).
-    const ordered_json best = JsonOrText(r.progress.best_json);
+    const ordered_json& best = j["best"];
     if (best.is_object() && best.contains("strategy") && best.contains("params")) {
       rows.push_back(
           {"best", best["strategy"].get<std::string>() + " " + best["params"].dump()});
@@ -143,7 +112,7 @@ void RunShow(const ShowOptions& o) {
   }
   if (!r.error.empty()) rows.push_back({"error", r.error});
   std::cout << TextTable(rows);
-  std::cout << "config:\n" << JsonOrText(r.config).dump(2) << "\n";
+  std::cout << "config:\n" << j["config"].dump(2) << "\n";
 }
 
 struct TopOptions {
@@ -156,46 +125,26 @@ struct TopOptions {
 void RunTop(const TopOptions& o) {
   if (o.n < 1) throw std::invalid_argument("experiments top: N must be >= 1");
   SqliteDb db = OpenRegistry(o.registry, OpenMode::kReadOnly);
-  ExperimentRegistry(db).Get(o.name);  // a clear error for an unknown name
-  const auto rows = ResultCache(db).Top(o.name, o.n);
-  ordered_json out = ordered_json::array();
+  const ordered_json top = services::TopEvaluationsJson(db, o.name, o.n);
+  if (o.json) {
+    std::cout << top.dump(2) << "\n";
+    return;
+  }
+  if (top.empty()) {
+    std::cout << "experiment '" << o.name << "' has no cached evaluations\n";
+    return;
+  }
   std::vector<std::vector<std::string>> table = {
       {"rank", "fitness", "mean", "min", "feasible", "strategy", "params"}};
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const CacheRow& row = rows[i];
-    // The exact result (ga::EncodeFitness of one Fitness, as evolve stores it).
-    std::vector<ga::Fitness> fitness;
-    try {
-      fitness = ga::DecodeFitness(row.fitness_bytes);
-    } catch (const std::exception&) {
-    }
-    if (fitness.size() != 1) {
-      throw std::runtime_error("registry '" + o.registry + "': cache entry " +
-                               ga::FingerprintHex(row.key) + " holds no valid fitness");
-    }
-    const ga::Fitness& f = fitness[0];
-    ordered_json j;
-    j["rank"] = i + 1;
-    j["strategy"] = row.strategy;
-    j["params"] = JsonOrText(row.params_json);
-    j["fitness"] = f.value;  // NaN becomes null
-    j["fitness_mean"] = f.mean;
-    j["fitness_min"] = f.min;
-    j["feasible"] = f.feasible;
-    j["fingerprint"] = ga::FingerprintHex(row.key);
-    j["computed_by"] = row.experiment;
-    out.push_back(j);
-    table.push_back({std::to_string(i + 1), FormatFitness(f.value), FormatFitness(f.mean),
-                     FormatFitness(f.min), f.feasible ? "yes" : "no", row.strategy,
-                     row.params_json});
+  for (const ordered_json& e : top) {
+    const ordered_json& params = e["params"];
+    table.push_back(
+        {std::to_string(e["rank"].get<int64_t>()), FormatFitnessJson(e["fitness"]),
+         FormatFitnessJson(e["fitness_mean"]), FormatFitnessJson(e["fitness_min"]),
+         e["feasible"].get<bool>() ? "yes" : "no", e["strategy"].get<std::string>(),
+         params.is_string() ? params.get<std::string>() : params.dump()});
   }
-  if (o.json) {
-    std::cout << out.dump(2) << "\n";
-  } else if (rows.empty()) {
-    std::cout << "experiment '" << o.name << "' has no cached evaluations\n";
-  } else {
-    std::cout << TextTable(table, {0, 1, 2, 3});
-  }
+  std::cout << TextTable(table, {0, 1, 2, 3});
 }
 
 }  // namespace

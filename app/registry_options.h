@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "services/experiment_report.h"
 #include "storage/experiment_registry.h"
 
 namespace qf::app {
@@ -18,9 +19,8 @@ std::string DefaultRegistryPath();
 // the computation itself).
 bool CacheDisabledByEnvironment();
 
-// The search algorithm of a registered experiment: its config's "search" key, "ga"
-// for an evolve config.
-std::string ExperimentAlgorithm(const ExperimentRecord& record);
+// The search algorithm of a registered experiment (one definition, the services').
+using services::ExperimentAlgorithm;
 
 // Adds --registry PATH to `cmd`, storing into `*path`, which starts as
 // DefaultRegistryPath().

@@ -2,8 +2,8 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
-#include "app/param_json.h"
 #include "backtest/strategy.h"
+#include "services/search_catalog.h"
 
 namespace qf::app {
 
@@ -13,16 +13,8 @@ void AddStrategiesCommand(CLI::App& app) {
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([json] {
     if (*json) {
-      nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const Strategy* s : AllStrategies()) {
-        nlohmann::ordered_json j;
-        j["name"] = s->name();
-        j["description"] = s->description();
-        j["symbols"] = s->needs_pair() ? 2 : 1;
-        j["params"] = SpaceToJson(s->space());
-        out.push_back(j);
-      }
-      std::cout << out.dump(2) << "\n";
+      // The form GET /algorithms lists as "strategies".
+      std::cout << services::StrategiesJson().dump(2) << "\n";
       return;
     }
     for (const Strategy* s : AllStrategies()) {

@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "backtest/param_grid.h"
 #include "backtest/strategy.h"
@@ -21,25 +22,120 @@ using json = nlohmann::json;
 
 [[noreturn]] void Fail(const std::string& what) { throw std::invalid_argument("config: " + what); }
 
-const std::vector<std::string> kCommonKeys = {"strategy", "symbols", "symbol2", "store",
-                                              "timeframe", "fitness", "split", "engine",
-                                              "seed", "search", "bounds"};
-const std::vector<std::string> kGaKeys = {
-    "population_size", "num_generations", "islands", "migration_interval", "migration_size",
-    "tournament_size", "crossover", "crossover_rate", "mutation", "mutation_rate",
-    "mutation_sigma", "elitism"};
+// The one table of search config keys: ParseSearchConfig accepts exactly these (the
+// common ones and those of the config's algorithm), and SearchCommonKeys() and
+// SearchAlgorithms() list them. Rows of one algorithm are in the order they are listed.
+enum class Fallback {
+  kCanonical,  // the value the canonical text gives it when the config leaves it out
+  kRequired,
+  kNone,  // optional without a default, or one that depends on the rest of the config
+};
+struct KeyRow {
+  const char* algorithm;  // "" for every algorithm
+  const char* key;
+  Fallback fallback;
+  const char* help;
+};
+constexpr KeyRow kKeyTable[] = {
+    {"", "search", Fallback::kRequired, "the algorithm"},
+    {"", "strategy", Fallback::kRequired, "a strategy name or an array of unique names"},
+    {"", "symbols", Fallback::kRequired,
+     "array of stored symbols the fitness averages over"},
+    {"", "symbol2", Fallback::kNone, "second leg of a pair strategy"},
+    {"", "store", Fallback::kRequired, "market data file (HDF5)"},
+    {"", "timeframe", Fallback::kCanonical, "stored bar timeframe"},
+    {"", "fitness", Fallback::kCanonical,
+     "{metric, min_trades, max_drawdown, aggregate}"},
+    {"", "split", Fallback::kNone,
+     "{\"in_sample\": x} or {\"folds\": n}; none: every bar is in-sample"},
+    {"", "engine", Fallback::kCanonical,
+     "{fill, commission_bps, slippage_bps, position_size, long_only}"},
+    {"", "seed", Fallback::kCanonical, "unsigned 64-bit seed of every random choice"},
+    {"", "bounds", Fallback::kNone,
+     "{\"param\": [lo, hi], ...}: narrows the strategies' parameter ranges (not grid)"},
+    {"grid", "grid", Fallback::kNone,
+     "the sweep's syntax, \"fast=2:50,slow=10:200:5\"; neither grid nor param_grid: "
+     "every grid point of the space"},
+    {"grid", "param_grid", Fallback::kNone,
+     "{\"fast\": [5, 10, 20], ...}, instead of grid"},
+    {"grid", "batch_size", Fallback::kCanonical, "points per step"},
+    {"random", "num_samples", Fallback::kCanonical, "parameter sets drawn in all"},
+    {"random", "batch_size", Fallback::kCanonical, "parameter sets per step"},
+    {"ga", "population_size", Fallback::kCanonical, "individuals over all islands"},
+    {"ga", "num_generations", Fallback::kCanonical, "generations (steps)"},
+    {"ga", "islands", Fallback::kCanonical, "islands (at least one per strategy)"},
+    {"ga", "migration_interval", Fallback::kCanonical, "generations between migrations"},
+    {"ga", "migration_size", Fallback::kCanonical, "individuals that migrate"},
+    {"ga", "tournament_size", Fallback::kCanonical,
+     "individuals per selection tournament"},
+    {"ga", "crossover", Fallback::kCanonical, "uniform, blend or sbx"},
+    {"ga", "crossover_rate", Fallback::kCanonical, "probability of a crossover"},
+    {"ga", "mutation", Fallback::kCanonical, "gaussian or reset"},
+    {"ga", "mutation_rate", Fallback::kCanonical, "probability per gene"},
+    {"ga", "mutation_sigma", Fallback::kCanonical,
+     "gaussian step as a share of the range"},
+    {"ga", "elitism", Fallback::kCanonical, "best individuals kept per island"},
+    {"pbt", "population_size", Fallback::kCanonical, "members"},
+    {"pbt", "num_generations", Fallback::kCanonical,
+     "consecutive fitness windows (steps), >= 2"},
+    {"pbt", "quantile_fraction", Fallback::kCanonical,
+     "share of members replaced per window, (0, 0.5]"},
+    {"pbt", "resample_probability", Fallback::kCanonical,
+     "per parameter, the chance to redraw it from the grid"},
+    {"pbt", "perturbation_factors", Fallback::kCanonical,
+     "else the parameter is multiplied by one of these"},
+    {"asha", "num_samples", Fallback::kCanonical, "trials"},
+    {"asha", "reduction_factor", Fallback::kCanonical,
+     "the top 1/reduction_factor of a rung is promoted"},
+    {"asha", "grace_period", Fallback::kCanonical, "share of the bars rung 0 scores on"},
+    {"asha", "batch_size", Fallback::kCanonical, "requests per step"},
+    {"bayesian", "num_samples", Fallback::kCanonical, "parameter sets proposed in all"},
+    {"bayesian", "n_startup", Fallback::kCanonical,
+     "of which the first are uniformly random"},
+    {"bayesian", "batch_size", Fallback::kCanonical, "proposals per step"},
+    {"bayesian", "liar", Fallback::kCanonical, "kriging_believer or constant_liar"},
+    {"bayesian", "candidates", Fallback::kCanonical,
+     "random grid points scored by expected improvement per step"},
+};
+
+struct AlgorithmRow {
+  const char* name;
+  const char* description;
+};
+constexpr AlgorithmRow kAlgorithmTable[] = {
+    {"grid", "every point of a parameter grid, in batches; one strategy"},
+    {"random", "parameter sets drawn uniformly from the grid"},
+    {"ga", "genetic algorithm on islands (evolve's)"},
+    {"pbt", "population based training over consecutive fitness windows"},
+    {"asha", "asynchronous successive halving over growing shares of the bars"},
+    {"bayesian", "Gaussian process with expected improvement; one strategy"},
+};
+
+// The keys of table rows of `algorithm` ("" for the common ones), in table order.
+std::vector<std::string> KeysOf(std::string_view algorithm) {
+  std::vector<std::string> out;
+  for (const KeyRow& row : kKeyTable) {
+    if (row.algorithm == algorithm) out.push_back(row.key);
+  }
+  return out;
+}
+
+const std::vector<std::string> kCommonKeys = KeysOf("");
+const std::vector<std::string> kGaKeys = KeysOf("ga");
 
 const std::map<std::string, std::vector<std::string>>& AlgorithmKeys() {
-  static const std::map<std::string, std::vector<std::string>> keys = {
-      {"grid", {"grid", "param_grid", "batch_size"}},
-      {"random", {"num_samples", "batch_size"}},
-      {"ga", kGaKeys},
-      {"pbt",
-       {"population_size", "num_generations", "quantile_fraction", "resample_probability",
-        "perturbation_factors"}},
-      {"asha", {"num_samples", "reduction_factor", "grace_period", "batch_size"}},
-      {"bayesian", {"num_samples", "n_startup", "batch_size", "liar", "candidates"}}};
+  static const std::map<std::string, std::vector<std::string>> keys = [] {
+    std::map<std::string, std::vector<std::string>> out;
+    for (const AlgorithmRow& a : kAlgorithmTable) out[a.name] = KeysOf(a.name);
+    return out;
+  }();
   return keys;
+}
+
+std::vector<std::string> AlgorithmNames() {
+  std::vector<std::string> out;
+  for (const AlgorithmRow& a : kAlgorithmTable) out.push_back(a.name);
+  return out;
 }
 
 std::string Join(std::vector<std::string> v) {
@@ -185,11 +281,11 @@ SearchConfig ParseSearchConfig(const std::string& json_text) {
   }
   if (!in.is_object()) Fail("must be a JSON object, got " + in.dump());
   if (!in.contains("search")) {
-    Fail("'search' is required: one of " + Join({"grid", "random", "ga", "pbt", "asha", "bayesian"}));
+    Fail("'search' is required: one of " + Join(AlgorithmNames()));
   }
   if (!in["search"].is_string() || AlgorithmKeys().count(in["search"].get<std::string>()) == 0) {
-    Fail("'search' must be one of " + Join({"grid", "random", "ga", "pbt", "asha", "bayesian"}) +
-         ", got " + in["search"].dump());
+    Fail("'search' must be one of " + Join(AlgorithmNames()) + ", got " +
+         in["search"].dump());
   }
   SearchConfig c;
   c.algorithm = in["search"].get<std::string>();
@@ -379,6 +475,68 @@ void CheckWindowBars(const SearchConfig& c, std::size_t fitness_bars) {
          (c.algorithm == "asha" ? "rung" : "window") + " (at least " +
          std::to_string(kMinWindowBars) + " needed)");
   }
+}
+
+namespace {
+
+// The canonical text of `algorithm` with nothing but the required keys given: the
+// defaults as ParseSearchConfig fills them in.
+json CanonicalDefaults(const std::string& algorithm) {
+  std::string strategy;
+  for (const Strategy* st : AllStrategies()) {
+    if (!st->needs_pair()) {
+      strategy = st->name();
+      break;
+    }
+  }
+  json minimal = {{"search", algorithm},
+                  {"strategy", strategy},
+                  {"symbols", {"DEFAULTS"}},
+                  {"store", "defaults.h5"}};
+  return json::parse(ParseSearchConfig(minimal.dump()).text);
+}
+
+SearchConfigKey KeyOf(const KeyRow& row, const json& defaults) {
+  SearchConfigKey key;
+  key.name = row.key;
+  key.help = row.help;
+  key.required = row.fallback == Fallback::kRequired;
+  if (row.fallback == Fallback::kCanonical && defaults.contains(row.key)) {
+    key.default_value = defaults.at(row.key);
+  }
+  return key;
+}
+
+}  // namespace
+
+const std::vector<SearchConfigKey>& SearchCommonKeys() {
+  static const std::vector<SearchConfigKey> keys = [] {
+    const json defaults = CanonicalDefaults(kAlgorithmTable[0].name);
+    std::vector<SearchConfigKey> out;
+    for (const KeyRow& row : kKeyTable) {
+      if (*row.algorithm == '\0') out.push_back(KeyOf(row, defaults));
+    }
+    return out;
+  }();
+  return keys;
+}
+
+const std::vector<SearchAlgorithmInfo>& SearchAlgorithms() {
+  static const std::vector<SearchAlgorithmInfo> algorithms = [] {
+    std::vector<SearchAlgorithmInfo> out;
+    for (const AlgorithmRow& a : kAlgorithmTable) {
+      const json defaults = CanonicalDefaults(a.name);
+      SearchAlgorithmInfo info{a.name, a.description, {}};
+      for (const KeyRow& row : kKeyTable) {
+        if (row.algorithm == std::string_view(a.name)) {
+          info.keys.push_back(KeyOf(row, defaults));
+        }
+      }
+      out.push_back(std::move(info));
+    }
+    return out;
+  }();
+  return algorithms;
 }
 
 }  // namespace qf::ga

@@ -2,6 +2,7 @@
 #define QUANTFARM_GA_SEARCH_CONFIG_H_
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,32 @@ std::unique_ptr<SearchAlgorithm> MakeSearchAlgorithm(const SearchConfig& config)
 // than kMinWindowBars of `fitness_bars` (the fewest in-sample bars of any symbol).
 inline constexpr std::size_t kMinWindowBars = 20;
 void CheckWindowBars(const SearchConfig& config, std::size_t fitness_bars);
+
+// One key of a search config, as SearchCommonKeys() and SearchAlgorithms() list it.
+struct SearchConfigKey {
+  std::string name;
+  std::string help;
+  bool required = false;
+  // What ParseSearchConfig sets when the config leaves the key out, as its canonical
+  // text holds it; null for a required key, an optional one without a default (split,
+  // bounds, symbol2, param_grid) and grid's "grid" (every grid point of the space).
+  nlohmann::json default_value;
+};
+
+struct SearchAlgorithmInfo {
+  std::string name;  // the config's "search": "grid", "random", ...
+  std::string description;
+  std::vector<SearchConfigKey> keys;  // its own keys, in documentation order
+};
+
+// The keys every search config takes (search, strategy, symbols, symbol2, store,
+// timeframe, fitness, split, engine, seed, bounds).
+const std::vector<SearchConfigKey>& SearchCommonKeys();
+// grid, random, ga, pbt, asha, bayesian, each with its own keys. ParseSearchConfig
+// accepts exactly SearchCommonKeys() and the keys of the config's algorithm: the
+// validation and these lists are read from one table. Computed on first use
+// (thread-safe) and kept for the life of the process.
+const std::vector<SearchAlgorithmInfo>& SearchAlgorithms();
 
 }  // namespace qf::ga
 

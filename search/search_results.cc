@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "backtest/strategy.h"
+#include "storage/hdf5_handle.h"
 
 namespace qf::search {
 
@@ -239,6 +240,54 @@ Checkpoint LoadCheckpoint(const std::string& path, const std::string& config_tex
     out.record.steps[s].evaluated = static_cast<std::size_t>(counts.at(s));
     out.record.steps[s].cache_hits = static_cast<std::size_t>(hits.at(s));
     out.record.steps[s].seconds = seconds.at(s);
+  }
+  return out;
+}
+
+std::vector<StepSummary> ReadStepSummaries(const std::string& path) {
+  std::vector<int64_t> step, feasible;
+  std::vector<double> fitness;
+  try {
+    if (!h5::File::IsHdf5(path)) return {};
+    const h5::File file = h5::File::Open(path, h5::File::Mode::kReadOnly);
+    if (!file.IsGroup("trials")) return {};
+    const h5::Group trials = file.OpenGroup("trials");
+    for (const char* name : {"step", "fitness", "feasible"}) {
+      if (!trials.HasChild(name)) return {};
+    }
+    step = trials.ReadInt64Column("step");
+    feasible = trials.ReadInt64Column("feasible");
+    fitness = trials.ReadDoubleColumn("fitness");
+  } catch (const StoreError&) {
+    return {};
+  }
+  if (feasible.size() != step.size() || fitness.size() != step.size()) return {};
+  struct Sums {
+    StepSummary summary;
+    double sum = 0;
+  };
+  std::map<int64_t, Sums> by_step;  // a map: step numbers come from the file
+  for (std::size_t r = 0; r < step.size(); ++r) {
+    if (step[r] < 0 || step[r] == INT64_MAX) return {};
+    Sums& s = by_step[step[r]];
+    s.summary.step = step[r] + 1;
+    ++s.summary.trials;
+    const double v = fitness[r];
+    // As the progress line: std::max skips NaN.
+    if (!std::isnan(v)) s.summary.best = std::max(s.summary.best.value_or(v), v);
+    if (feasible[r] != 0) {
+      ++s.summary.feasible;
+      s.sum += v;
+    }
+  }
+  std::vector<StepSummary> out;
+  out.reserve(by_step.size());
+  for (auto& entry : by_step) {
+    Sums& s = entry.second;
+    if (s.summary.feasible > 0) {
+      s.summary.mean = s.sum / static_cast<double>(s.summary.feasible);
+    }
+    out.push_back(s.summary);
   }
   return out;
 }

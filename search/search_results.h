@@ -22,9 +22,11 @@
 // An algorithm may add groups of its own (the GA: /generations, /best_per_island).
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +94,24 @@ struct Checkpoint {
 // naming the file when it was written for another config or is not a checkpoint.
 Checkpoint LoadCheckpoint(const std::string& path, const std::string& config_text,
                           const std::vector<std::string>& strategies);
+
+// One step of a run as the engine's progress line sums it up.
+struct StepSummary {
+  int64_t step = 0;    // 1-based, as the progress line counts
+  int64_t trials = 0;  // requests the algorithm made at the step
+  int64_t feasible = 0;
+  // The largest fitness of the step's trials, infeasible ones included (they score
+  // ga::kInfeasible + their score); NaN values are skipped. nullopt when none is a
+  // number.
+  std::optional<double> best;
+  std::optional<double> mean;  // of the feasible trials' fitness; nullopt when none is
+};
+
+// The steps of the results file at `path` (SaveResults' /trials: step, fitness,
+// feasible), in step order; steps without trials are left out. Reads only those three
+// columns. A missing file, one that is not HDF5, and one without (or with malformed)
+// /trials columns give no steps: never throws a StoreError.
+std::vector<StepSummary> ReadStepSummaries(const std::string& path);
 
 }  // namespace qf::search
 

@@ -172,6 +172,14 @@ void ExperimentRegistry::Finish(const std::string& name, ExperimentStatus status
   write.Commit();
 }
 
+void ExperimentRegistry::Remove(const std::string& name) {
+  Transaction write(db_);
+  Statement erase(db_, "DELETE FROM experiments WHERE name = ?1");
+  erase.BindText(1, name).Step();
+  if (db_.Changes() == 0) Get(name);  // throws, listing the known names
+  write.Commit();
+}
+
 std::vector<ExperimentRecord> ExperimentRegistry::List() {
   Statement query(db_, std::string("SELECT ") + kColumns +
                            " FROM experiments ORDER BY started_at, name");

@@ -68,6 +68,12 @@ class ExperimentRegistry {
   // kRunning.
   void Finish(const std::string& name, ExperimentStatus status,
               const ExperimentProgress& progress, const std::string& error = "");
+  // Deletes the record of experiment `name` (whatever its status; refusing to delete a
+  // running one is the caller's policy). Leaves its results file and the result cache
+  // alone (ResultCache::ForgetExperiment drops its links). Throws std::invalid_argument
+  // "no experiment 'NAME' in registry 'PATH'" listing the known names (as Get) when
+  // there is none, deleting nothing.
+  void Remove(const std::string& name);
 
   // Every experiment, oldest start first (ties by name).
   std::vector<ExperimentRecord> List();

@@ -58,6 +58,60 @@ TEST(SearchConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(explicit_trades.eval.fitness.min_trades, 0);
 }
 
+TEST(SearchConfig, ListsEveryAlgorithmWithTheDefaultsTheParserFillsIn) {
+  std::vector<std::string> names;
+  for (const SearchAlgorithmInfo& a : SearchAlgorithms()) names.push_back(a.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"grid", "random", "ga", "pbt", "asha",
+                                             "bayesian"}));
+  auto key = [](const std::string& algorithm, const std::string& name) {
+    for (const SearchAlgorithmInfo& a : SearchAlgorithms()) {
+      if (a.name != algorithm) continue;
+      for (const SearchConfigKey& k : a.keys) {
+        if (k.name == name) return k;
+      }
+    }
+    ADD_FAILURE() << algorithm << "." << name << " not listed";
+    return SearchConfigKey{};
+  };
+  EXPECT_EQ(key("random", "num_samples").default_value, 100);
+  EXPECT_EQ(key("grid", "batch_size").default_value, 4096);
+  EXPECT_EQ(key("pbt", "perturbation_factors").default_value, nlohmann::json({0.8, 1.2}));
+  EXPECT_EQ(key("asha", "grace_period").default_value, kSearchGracePeriod);
+  EXPECT_EQ(key("bayesian", "liar").default_value, "kriging_believer");
+  EXPECT_EQ(key("ga", "population_size").default_value, 256);
+  EXPECT_TRUE(key("grid", "grid").default_value.is_null());  // depends on the strategy
+  bool saw_store = false;
+  for (const SearchConfigKey& k : SearchCommonKeys()) {
+    if (k.name == "store") saw_store = k.required && k.default_value.is_null();
+    if (k.name == "seed") {
+      EXPECT_EQ(k.default_value, 42);
+    }
+    if (k.name == "fitness") {
+      EXPECT_EQ(k.default_value["min_trades"], 10);
+    }
+  }
+  EXPECT_TRUE(saw_store);
+}
+
+TEST(SearchConfig, AcceptsExactlyTheListedKeys) {
+  for (const SearchAlgorithmInfo& a : SearchAlgorithms()) {
+    for (const SearchConfigKey& k : a.keys) {
+      if (k.default_value.is_null()) continue;
+      const std::string extra = "\"" + k.name + "\": " + k.default_value.dump();
+      EXPECT_EQ(ErrorOf(Config(a.name, extra)), "") << a.name << " " << extra;
+    }
+    const std::string error = ErrorOf(Config(a.name, R"("not_a_key": 1)"));
+    for (const SearchConfigKey& k : a.keys) {
+      EXPECT_NE(error.find(k.name), std::string::npos)
+          << a.name << " " << k.name << ": " << error;
+    }
+    for (const SearchConfigKey& k : SearchCommonKeys()) {
+      EXPECT_NE(error.find(k.name), std::string::npos)
+          << a.name << " " << k.name << ": " << error;
+    }
+  }
+}
+
 TEST(SearchConfig, RejectsBadInputNamingKeyAndValue) {
   EXPECT_NE(ErrorOf(Config("tpe")).find("'search' must be one of"), std::string::npos);
   EXPECT_NE(ErrorOf(Config("random", R"("population_size": 4)"))

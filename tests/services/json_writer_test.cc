@@ -56,9 +56,13 @@ TEST(JsonWriterTest, NonFiniteNumbersAreNull) {
 }
 
 TEST(JsonWriterTest, StringsAreEscapedLikeNlohmann) {
-  const std::string samples[] = {"plain", "quote \" and \\ backslash", "\b\f\n\r\t",
-                                 std::string("nul \0 and \x1f", 13), "caf\xC3\xA9 \xE2\x82\xAC",
-                                 "emoji \xF0\x9F\x98\x80", ""};
+  const std::string samples[] = {"plain",
+                                 "quote \" and \\ backslash",
+                                 "\b\f\n\r\t",
+                                 std::string("nul \0 and \x1f", 11),
+                                 "caf\xC3\xA9 \xE2\x82\xAC",
+                                 "emoji \xF0\x9F\x98\x80",
+                                 ""};
   for (const std::string& s : samples) {
     std::string out;
     AppendJsonString(out, s);

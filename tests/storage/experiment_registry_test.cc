@@ -135,6 +135,30 @@ TEST_F(ExperimentRegistryTest, UnknownNamesAreClearErrors) {
   EXPECT_EQ(registry_->List().size(), 1u);
 }
 
+TEST_F(ExperimentRegistryTest, RemoveDeletesOneRecordWhateverItsStatus) {
+  registry_->Begin("done", "{}", "d.h5", 1);
+  registry_->Finish("done", ExperimentStatus::kFinished, {});
+  registry_->Begin("live", "{}", "l.h5", 1);
+  registry_->Remove("live");
+  EXPECT_FALSE(registry_->Find("live").has_value());
+  registry_->Remove("done");
+  EXPECT_TRUE(registry_->List().empty());
+}
+
+TEST_F(ExperimentRegistryTest, RemovingAnUnknownNameListsTheKnownOnesAndKeepsThem) {
+  registry_->Begin("known", "{}", "k.h5", 1);
+  try {
+    registry_->Remove("unknown");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("no experiment 'unknown' in registry '" + path_ +
+                                         "' (known: known)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(registry_->List().size(), 1u);
+}
+
 TEST_F(ExperimentRegistryTest, BadInputWritesNothing) {
   for (const std::string& bad :
        {std::string(), std::string("tab\there"), std::string(" lead"),
