@@ -18,6 +18,9 @@
 #   default --replicas-per-worker 4), PEER_WORKERS ("1"; "1 2" also runs a 2-process
 #   uvicorn peer), SERVE_ARGS (extra `quantfarm serve` flags, e.g. "--io-threads 1"),
 #   QUIET_BUSY (25: before each wrk run, wait up to QUIET_WAIT = 60 s
+#   LAUNCH ("fixed"; "readme": the README's launch instead, `mpirun --oversubscribe
+#   -np 3` with the default autoscaling and --max-workers: replicas may change, nothing
+#   may be spawned onto the full node),
 #   for the cores to be less than this % busy over 0.5 s, so that other jobs on a shared
 #   machine do not land in one side's runs only; the worst seen is printed),
 #   FOREIGN_MAX (10: a run during which processes other than this script's used more
@@ -33,6 +36,12 @@ warmup=${WARMUP:-2}
 symbols=${SYMBOLS:-50}
 bars=${BARS:-1000}
 replicas=${SCREENER_REPLICAS:-2}
+launch=${LAUNCH:-fixed}
+case "$launch" in
+  fixed) np=2; launch_flags=(--max-workers 0) ;;
+  readme) np=3; launch_flags=(); replicas=auto ;;
+  *) echo "serve_vs_fastapi: LAUNCH must be fixed or readme" >&2; exit 1 ;;
+esac
 peer_workers=(${PEER_WORKERS:-1})
 serve_args=(${SERVE_ARGS:-})
 quiet_busy=${QUIET_BUSY:-25}
@@ -97,17 +106,21 @@ LUA
 runs=${#peer_workers[@]}
 # Every process is bounded: measured runs may wait for quiet and be redone (3 tries).
 bound=$(( 3 * (runs + 1) * (warmup + 3 * repeat * (quiet_wait + duration + 5)) + 300 ))
-export SCREENER_MIN_REPLICAS=$replicas SCREENER_MAX_REPLICAS=$replicas
+mpi_env=()
+if [ "$launch" = fixed ]; then
+  export SCREENER_MIN_REPLICAS=$replicas SCREENER_MAX_REPLICAS=$replicas
+  mpi_env=(-x SCREENER_MIN_REPLICAS -x SCREENER_MAX_REPLICAS)
+fi
 qf_port=$(free_port)
 qf_url="http://127.0.0.1:$qf_port"
-timeout "$bound" mpirun --allow-run-as-root --mca btl self,vader \
-  -x SCREENER_MIN_REPLICAS -x SCREENER_MAX_REPLICAS -np 2 \
+timeout "$bound" mpirun --allow-run-as-root --oversubscribe --mca btl self,vader \
+  "${mpi_env[@]}" -np "$np" \
   "$qf" serve --port "$qf_port" --store "$store" --registry "$work/registry.db" \
-  --max-workers 0 "${serve_args[@]}" > "$work/serve.out" 2>&1 &
+  "${launch_flags[@]}" "${serve_args[@]}" > "$work/serve.out" 2>&1 &
 qf_pid=$!
 servers=(qf)
 declare -A url=([qf]="$qf_url")
-declare -A label=([qf]="quantfarm (mpirun -np 2)")
+declare -A label=([qf]="quantfarm (mpirun -np $np)")
 for n in "${peer_workers[@]}"; do
   port=$(free_port)
   timeout "$bound" "$python" "$here/fastapi_router.py" --store "$store" --port "$port" \
@@ -133,7 +146,7 @@ for s in "${servers[@]}"; do
 done
 "$python" - "$work" "$replicas" "${servers[@]}" << 'PY' || die "the servers disagree"
 import json, sys
-work, replicas, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+work, replicas, servers = sys.argv[1], sys.argv[2], sys.argv[3:]
 load = lambda name: json.load(open(f"{work}/{name}"))
 qf = load("screen.qf.json")
 assert qf["count"] > 0, qf
@@ -147,7 +160,7 @@ for s in servers[1:]:
     if [a[k] for k in keys] != [b[k] for k in keys]:
         print(f"MISMATCH in /api/screener/status: {a} vs {b}"); sys.exit(1)
 st = load("status.before.json")
-assert st["services"]["screener"]["replicas"] == replicas and st["spawned_workers"] == 0, st
+assert (replicas == "auto" or st["services"]["screener"]["replicas"] == int(replicas)) and st["spawned_workers"] == 0, st
 print(f"screen body answered alike: {qf['count']} results of {qf['total_matched']} matched "
       f"in a universe of {qf['universe']} (symbols and every value equal)")
 PY
@@ -284,15 +297,21 @@ for s in servers:
                       sum(x[2] for x in runs))
 before, after = (json.load(open(f"{work}/status.{w}.json")) for w in ("before", "after"))
 sc = after["services"]["screener"]
-if sc["replicas"] != int(replicas) or after["spawned_workers"] != 0 or sc["rejected"]:
+if (replicas != "auto" and sc["replicas"] != int(replicas)) or after["spawned_workers"] != 0 or sc["rejected"]:
     failures.append(f"quantfarm's screener changed during the run: {sc}, "
                     f"spawned workers {after['spawned_workers']}")
 
 print(f"HTTP router: wrk -t{threads} -c{conns} -d{duration}s --latency, loopback, "
       f"{cores} cores shared by wrk and the servers; best of {repeat} interleaved runs "
       f"(requests/s and p99 each); store {symbols} symbols x {bars} bars")
-print(f"quantfarm: mpirun -np 2 --mca btl self,vader (head + rank 1 hosting the replicas), "
-      f"screener replicas fixed at {replicas}, --max-workers 0 {serve_args}".rstrip())
+if replicas == "auto":
+    print(f"quantfarm: the README's launch, mpirun --oversubscribe -np 3 --mca btl self,vader "
+          f"(head + ranks 1 and 2 hosting the replicas), default autoscaling and --max-workers "
+          f"{serve_args}; screener replicas at the end {sc['replicas']}, spawned workers "
+          f"{after['spawned_workers']}".rstrip())
+else:
+    print(f"quantfarm: mpirun -np 2 --mca btl self,vader (head + rank 1 hosting the replicas), "
+          f"screener replicas fixed at {replicas}, --max-workers 0 {serve_args}".rstrip())
 print(f"peer: FastAPI {fastapi_v} + uvicorn {uvicorn_v} ({impl}), bench/fastapi_router.py")
 peers = servers[1:]
 head = (f"{'route':27s} {'peer':26s} {'qf req/s':>9s} {'peer req/s':>10s} {'ratio':>6s} "

@@ -211,7 +211,8 @@ void ServiceRouter::State::Retire() {
     if (worker.spawned && !worker.released && worker.replicas == 0 && !tasks_waiting &&
         tasks.held(w) == 0 && now - worker.empty_since >= options.release_delay_seconds) {
       Release(worker);
-      Event("released worker '" + worker.name + "'");
+      Event("released worker '" + worker.name + "' (idle; " +
+            std::to_string(worker.tasks_done) + " search task(s) done)");
     }
   }
 }
@@ -501,6 +502,7 @@ void ServiceRouter::State::Handle(std::size_t w, Received r) {
       return;
     }
     case kClusterResultTag:
+      ++worker.tasks_done;
       if (r.bytes.size() >= 9) {
         tasks.Complete(ReadU64(r.bytes), r.bytes[8] == 1, r.bytes.substr(9));
       }

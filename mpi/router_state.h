@@ -41,6 +41,7 @@ struct ServiceRouter::State {
     bool lost = false;
     bool hello = false;     // its hello arrived (a spawned worker is up)
     int replicas = 0;
+    uint64_t tasks_done = 0;  // search results it returned
     double empty_since = 0;
     double last_heard = RouterNow();
     double last_sent = 0;

@@ -77,7 +77,7 @@ TEST(ClusterTaskQueue, ARequeuedTaskIsNotTakenTwice) {
   const uint32_t e = q.Open("w");
   auto batch = Batch("t", 2);
   q.Submit(e, batch);
-  auto t0 = q.Next(1);
+  ASSERT_TRUE(q.Next(1));
   q.Requeue(1);
   EXPECT_EQ(Drain(q, 2), (std::vector<std::string>{"t0", "t1"}));
   EXPECT_EQ(q.pending(), 0u);
