@@ -69,6 +69,25 @@ assert len(steps) == 4 and [x["step"] for x in steps] == [1, 2, 3, 4], steps
 assert all("best" in x and "mean" in x for x in steps)
 PY
 echo "GA over REST: bit-identical to the CLI; status with per-step best/mean"
+# The registry, cache and catalogue routes answer from the same code as the CLI.
+curl -sf "$url/experiments" > list.json
+"$QF" experiments list --registry reg.db --json > cli-list.json
+/usr/bin/python3 - <<'PY' || fail "GET /experiments differs from experiments list --json"
+import json
+rest, cli = json.load(open("list.json")), json.load(open("cli-list.json"))
+assert [e["name"] for e in rest] == [e["name"] for e in cli] == ["ga1"], (rest, cli)
+assert rest[0]["status"] == cli[0]["status"] == "finished"
+PY
+curl -sf "$url/fingerprint/stats" > fp.json
+expect_contains fp.json '"entries":0'  # QUANTFARM_NO_CACHE=1 (cli_test_lib.sh): nothing cached
+curl -sf "$url/symbols" > symbols.json
+expect_contains symbols.json '"symbol":"AAA"'
+curl -sf "$url/algorithms" > algorithms.json
+/usr/bin/python3 -c "import json; a = json.load(open('algorithms.json')); names = [x['name'] for x in a['search_algorithms']]; assert set(names) >= {'grid', 'random', 'ga', 'pbt', 'asha', 'bayesian'}, names" ||
+  fail "GET /algorithms lacks a search algorithm"
+code=$(curl -s -o del.json -w '%{http_code}' -X DELETE "$url/fingerprint")
+[ "$code" = 400 ] || { cat del.json; fail "DELETE /fingerprint without confirm answered $code"; }
+expect_contains del.json "confirm=true"
 
 # The seed's field names: algorithm -> strategy, tickers -> symbols.
 seed_body='{"name": "seed1", "algorithm": "ema_crossover", "tickers": ["AAA", "BBB"], "store": "data.h5",
