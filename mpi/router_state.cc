@@ -104,7 +104,7 @@ int ServiceRouter::State::FreeSlots() const {
   return slots - used;
 }
 
-std::optional<std::size_t> ServiceRouter::State::PlaceReplica() {
+std::optional<std::size_t> ServiceRouter::State::PlaceReplica(bool below_minimum) {
   for (std::size_t w = 0; w < workers.size(); ++w) {
     if (!workers[w].released && !workers[w].local &&
         workers[w].replicas < options.replicas_per_worker) {
@@ -128,6 +128,19 @@ std::optional<std::size_t> ServiceRouter::State::PlaceReplica() {
   const bool any_worker = std::any_of(workers.begin(), workers.end(), [](const Worker& w) {
     return !w.released && !w.local;
   });
+  if (any_worker && below_minimum) {
+    // A service with fewer replicas than its minimum (its worker was lost) goes to the
+    // least-loaded live worker even when that one is full: an answering service matters
+    // more than the per-worker limit, which the autoscaler restores as others shrink.
+    std::optional<std::size_t> least;
+    for (std::size_t w = 0; w < workers.size(); ++w) {
+      if (workers[w].released || workers[w].local) continue;
+      if (!least || workers[w].replicas < workers[*least].replicas) least = w;
+    }
+    Event("no worker has room for a replica below its service's minimum: placing it on " +
+          workers[*least].name + " beyond --replicas-per-worker");
+    return least;
+  }
   if (!any_worker) {  // nothing else: the head hosts replicas itself
     for (std::size_t w = 0; w < workers.size(); ++w) {
       if (workers[w].local) return w;
@@ -169,7 +182,8 @@ bool ServiceRouter::State::Spawn(std::string& error) {
 }
 
 bool ServiceRouter::State::StartReplica(const std::string& name) {
-  const auto w = PlaceReplica();
+  const Service& service = services.at(name);
+  const auto w = PlaceReplica(Live(service) < service.autoscaler.policy().min_replicas);
   if (!w) return false;
   Replica replica{next_replica++, *w};
   if (workers[*w].local) {

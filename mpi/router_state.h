@@ -118,7 +118,9 @@ struct ServiceRouter::State {
   int Live(const Service& s) const;   // started or starting, not draining
   int Ready(const Service& s) const;  // answering
   int FreeSlots() const;
-  std::optional<std::size_t> PlaceReplica();
+  // A worker for one more replica: one with room, else a spawned one (free slot,
+  // cooldown), else (`below_minimum`) the least-loaded live one beyond the limit.
+  std::optional<std::size_t> PlaceReplica(bool below_minimum);
   bool Spawn(std::string& error);
   bool StartReplica(const std::string& name);
   void Retire();

@@ -13,7 +13,7 @@
 source "$(dirname "$0")/cli_test_lib.sh" "$1"
 command -v wrk > /dev/null || fail "wrk is not installed: run scripts/install-deps.sh"
 
-"$QF" data synth --store data.h5 --symbols 3 --bars 4000 --seed 11 > /dev/null
+"$QF" data synth --store data.h5 --symbols 3 --bars 20000 --seed 11 > /dev/null
 cat > long.json <<'JSON'
 {"search": "ga", "strategy": "ema_crossover", "symbols": ["AAA", "BBB"], "store": "data.h5",
  "split": {"in_sample": 0.7}, "fitness": {"aggregate": "mean_plus_min", "min_trades": 3},
@@ -25,13 +25,18 @@ cat > codes.lua <<'LUA'
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) codes = {} end
-function response(status, headers, body) codes[status] = (codes[status] or 0) + 1 end
+function response(status, headers, body)
+  local key = tostring(status)
+  if status == 503 and headers["Retry-After"] then key = "503+Retry-After" end
+  codes[key] = (codes[key] or 0) + 1
+end
 function done(summary, latency, requests)
   for _, t in ipairs(threads) do
     for code, n in pairs(t:get("codes")) do io.write("status ", code, " ", n, "\n") end
   end
 end
 LUA
+{ cat codes.lua; echo 'wrk.method = "POST"'; echo 'wrk.body = '"'"'{"limit": 5}'"'"; } > post_codes.lua
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 rank_pid() {  # rank_pid PORT RANK: the pid of world rank RANK of the cluster on PORT
@@ -83,7 +88,10 @@ for btl in self,vader,tcp self,tcp; do
   [ "$(post "$url" /search/ga "$(body w)" p.json)" = 202 ] || { cat p.json; fail "POST w"; }
   wrk -t1 -c8 -d8s --timeout 2s -s codes.lua "$url/api/screener/status" > "wrk-$tag.txt" 2>&1 &
   wrk_pid=$!
+  wrk -t1 -c8 -d8s --timeout 2s -s post_codes.lua "$url/api/screener/screen" > "wrk-post-$tag.txt" 2>&1 &
+  wrk_post_pid=$!
   sleep 2
+  [ "$(status_of "$url" w)" = running ] || fail "$tag: the search ended before the kill"
   victim=$(rank_pid "$port" 1) || fail "$tag: no process of rank 1"
   kill -9 "$victim"
   killed=$(now_ms)
@@ -109,11 +117,17 @@ assert all(v['replicas'] >= 1 for v in s['services'].values()), s['services']" 2
   [ -n "$healthy" ] && [ "$healthy" -le 5000 ] ||
     { cat "serve-$tag.out" >&2; fail "$tag: not healthy again within 5 s (${healthy:-never})"; }
   wait "$wrk_pid" || true
-  grep -q "^status 200 " "wrk-$tag.txt" || { cat "wrk-$tag.txt"; fail "$tag: wrk got no 200"; }
-  if grep "^status " "wrk-$tag.txt" | grep -vq "^status \(200\|503\) "; then
-    cat "wrk-$tag.txt"; fail "$tag: answers other than 200 and 503 under the fault"
-  fi
-  if grep -q "timeout [1-9]" "wrk-$tag.txt"; then cat "wrk-$tag.txt"; fail "$tag: requests hung"; fi
+  wait "$wrk_post_pid" || true
+  for w in "wrk-$tag.txt" "wrk-post-$tag.txt"; do
+    grep -q "^status 200 " "$w" || { cat "$w"; fail "$tag: $w: no 200"; }
+    # 200, or 503 with Retry-After for a request the lost worker held (GETs retried).
+    if grep "^status " "$w" | grep -vq "^status \(200\|503+Retry-After\) "; then
+      cat "$w"; fail "$tag: $w: answers other than 200 and 503 with Retry-After under the fault"
+    fi
+    if grep -q "timeout [1-9]" "$w"; then cat "$w"; fail "$tag: $w: requests hung"; fi
+  done
+  requeued=$(grep -o "rank 1 lost .* \([0-9]*\) search task(s) requeued" "serve-$tag.out" | grep -o '[0-9]* search' | grep -o '[0-9]*')
+  [ "${requeued:-0}" -ge 1 ] || { cat "serve-$tag.out" >&2; fail "$tag: no search task of the lost worker was requeued"; }
   wait_finished "$url" w "serve-$tag.out" finished
   same_search reference.h5 "results-$tag/w.h5"
   "$QF" ctl --url "$url" shutdown > /dev/null
@@ -121,7 +135,7 @@ assert all(v['replicas'] >= 1 for v in s['services'].values()), s['services']" 2
   wait "$pid" || rc=$?
   [ "$rc" -eq 0 ] || { cat "serve-$tag.out" >&2; fail "$tag: serve exited $rc after a lost worker"; }
   echo "$tag: worker killed under load: detected in $detected ms, healthy again in $healthy ms," \
-    "wrk $(grep -c '^status' "wrk-$tag.txt") status kinds ($(grep '^status' "wrk-$tag.txt" | tr '\n' ' ')), search bit-identical, exit 0"
+    "$requeued task(s) requeued; GET: $(grep '^status' "wrk-$tag.txt" | tr '\n' ' ')POST: $(grep '^status' "wrk-post-$tag.txt" | tr '\n' ' ')search bit-identical, exit 0"
 
   # --- a dead head ---
   port=$(free_port)
