@@ -70,6 +70,12 @@ wait_finished() {  # wait_finished URL NAME LOG STATUS
   cat "$3" >&2
   fail "$2 not $4 within 120 s"
 }
+start_cluster() {  # start_cluster LOG: 3 ranks on $port with $MPIRUN and $tag; sets pid
+  "${MPIRUN[@]}" -np 3 "$QF" serve --port "$port" --store data.h5 --registry "reg-$tag.db" \
+    --results-dir "results-$tag" > "$1" 2>&1 &
+  pid=$!
+  wait_serve "$url" "$pid" "$1"
+}
 body() {  # body NAME: long.json named NAME
   /usr/bin/python3 -c "import json; c = json.load(open('long.json')); c['name'] = '$1'; print(json.dumps(c))"
 }
@@ -81,10 +87,7 @@ for btl in self,vader,tcp self,tcp; do
   # --- a dead worker under load ---
   port=$(free_port)
   url="http://127.0.0.1:$port"
-  "${MPIRUN[@]}" -np 3 "$QF" serve --port "$port" --store data.h5 --registry "reg-$tag.db" \
-    --results-dir "results-$tag" > "serve-$tag.out" 2>&1 &
-  pid=$!
-  wait_serve "$url" "$pid" "serve-$tag.out"
+  start_cluster "serve-$tag.out"
   [ "$(post "$url" /search/ga "$(body w)" p.json)" = 202 ] || { cat p.json; fail "POST w"; }
   wrk -t1 -c8 -d8s --timeout 2s -s codes.lua "$url/api/screener/status" > "wrk-$tag.txt" 2>&1 &
   wrk_pid=$!
@@ -140,10 +143,7 @@ assert all(v['replicas'] >= 1 for v in s['services'].values()), s['services']" 2
   # --- a dead head ---
   port=$(free_port)
   url="http://127.0.0.1:$port"
-  "${MPIRUN[@]}" -np 3 "$QF" serve --port "$port" --store data.h5 --registry "reg-$tag.db" \
-    --results-dir "results-$tag" > "head-$tag.out" 2>&1 &
-  pid=$!
-  wait_serve "$url" "$pid" "head-$tag.out"
+  start_cluster "head-$tag.out"
   [ "$(post "$url" /search/ga "$(body h)" p.json)" = 202 ] || { cat p.json; fail "POST h"; }
   for _ in $(seq 1 200); do
     grep -q "search 'h': step 3/" "head-$tag.out" && break
@@ -162,10 +162,7 @@ assert all(v['replicas'] >= 1 for v in s['services'].values()), s['services']" 2
   wait "$pid" || true
   /usr/bin/python3 -c "import sqlite3; r = sqlite3.connect('reg-$tag.db').execute('PRAGMA integrity_check').fetchone()[0]; assert r == 'ok', r" ||
     fail "$tag: the registry is damaged"
-  "${MPIRUN[@]}" -np 3 "$QF" serve --port "$port" --store data.h5 --registry "reg-$tag.db" \
-    --results-dir "results-$tag" > "restart-$tag.out" 2>&1 &
-  pid=$!
-  wait_serve "$url" "$pid" "restart-$tag.out"
+  start_cluster "restart-$tag.out"
   [ "$(status_of "$url" h)" = interrupted ] || { cat "restart-$tag.out"; fail "$tag: h is not interrupted after the restart"; }
   expect_contains "restart-$tag.out" "experiment 'h' was running when the last head stopped"
   [ "$(post "$url" /search/ga '{"name": "h", "resume": true}' p.json)" = 202 ] || { cat p.json; fail "$tag: resume h"; }
