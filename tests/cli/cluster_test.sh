@@ -187,4 +187,20 @@ wait "$PID" || rc=$?
 expect_contains serve.out "search 'busy': stopped: checkpoint in"
 /usr/bin/python3 -c "import sqlite3; s = sqlite3.connect('reg.db').execute(\"select status from experiments where name = 'busy'\").fetchone()[0]; assert s == 'interrupted', s" ||
   fail "a search running at shutdown is not interrupted"
+# With QUANTFARM_API_TOKEN, POST and DELETE need the bearer token; nothing changes without.
+before=$(snapshot)
+QUANTFARM_API_TOKEN=s3cret "${MPIRUN[@]}" -x QUANTFARM_API_TOKEN -np 2 "$QF" serve --port "$port" \
+  --store data.h5 --registry reg.db --results-dir results > token.out 2>&1 &
+PID=$!
+wait_serve "$url" "$PID" token.out
+[ "$(post /search/random "$rand_body" t.json)" = 401 ] || { cat t.json; fail "POST /search without the token"; }
+[ "$(curl -s -o t.json -w '%{http_code}' -X DELETE "$url/experiments/ga1")" = 401 ] || fail "DELETE without the token"
+[ "$(curl -s -o t.json -w '%{http_code}' "$url/experiments/ga1")" = 200 ] || fail "GET needs no token"
+[ "$(snapshot)" = "$before" ] || fail "requests without the token changed the registry"
+code=$(curl -s -o t.json -w '%{http_code}' -X DELETE -H 'Authorization: Bearer s3cret' "$url/experiments/ga1")
+[ "$code" = 200 ] || { cat t.json; fail "DELETE with the token answered $code"; }
+[ "$(curl -s -o t.json -w '%{http_code}' "$url/experiments/ga1")" = 404 ] || fail "ga1 still listed after DELETE"
+curl -s -X POST -H 'Authorization: Bearer s3cret' "$url/api/cluster/shutdown" > /dev/null
+wait "$PID" || { cat token.out >&2; fail "serve with a token exited non-zero"; }
+echo "token: POST/DELETE refused without it (registry unchanged), DELETE with it removed ga1"
 echo "PASS"
