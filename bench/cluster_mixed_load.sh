@@ -10,7 +10,8 @@
 # flood; PACE=0 floods). Search throughput: distinct evaluations per second over the
 # steps that ended inside the measured window (the same window of the search's life in
 # both phases). Prints the medians and the targets: mixed p99 <= 3x idle p99, mixed
-# throughput >= 70% of alone. Fails when a wrk request is not 2xx or hits a socket error.
+# throughput >= 70% of alone. "busy": the workers' evaluation time over the steps' wall time
+# x workers (the rest: waiting for the head between steps). Fails when a wrk request is not 2xx or hits a socket error.
 # Usage: bench/cluster_mixed_load.sh [path/to/quantfarm]
 # Environment: DURATION (10 s), REPEAT (3), CONNECTIONS (16), PACE (50 ms), BATCH (2000),
 #   SYMBOLS (50 screener symbols x 1000 bars), SEARCH_BARS (5000, 2 symbols), WARMUP (2 s:
@@ -113,11 +114,12 @@ def throughput(name):
     if len(inside) < 2:
         sys.exit(f"cluster_mixed_load: {name}: only {len(inside)} steps in the window; raise DURATION or lower BATCH")
     t0 = before[-1]["elapsed_seconds"] if before else 0.0
-    return sum(s["evaluated"] for s in inside) / (inside[-1]["elapsed_seconds"] - t0)
+    busy = sum(s["busy_fraction"] for s in inside) / len(inside)
+    return sum(s["evaluated"] for s in inside) / (inside[-1]["elapsed_seconds"] - t0), busy
 idle = [wrk(f"{work}/idle.{r}.txt") for r in range(1, repeat + 1)]
 mixed = [wrk(f"{work}/mixed.{r}.txt") for r in range(1, repeat + 1)]
-alone_t = [throughput(f"alone{r}") for r in range(1, repeat + 1)]
-mixed_t = [throughput(f"mixed{r}") for r in range(1, repeat + 1)]
+alone_t, alone_busy = zip(*[throughput(f"alone{r}") for r in range(1, repeat + 1)])
+mixed_t, mixed_busy = zip(*[throughput(f"mixed{r}") for r in range(1, repeat + 1)])
 med = statistics.median
 status = json.load(open(f"{work}/status.json"))
 print(f"cluster: mpirun -np 3 quantfarm serve on {os.cpu_count()} cores ({status['ranks']} ranks, "
@@ -128,7 +130,8 @@ print(f"search: random macd_signal, steps of {batch}, window {warmup:g}..{warmup
 for r in range(repeat):
     print(f"  repeat {r + 1}: idle p50 {idle[r][0]:.2f} p99 {idle[r][1]:.2f} ms ({idle[r][2]:.0f} req/s) | "
           f"mixed p50 {mixed[r][0]:.2f} p99 {mixed[r][1]:.2f} ms ({mixed[r][2]:.0f} req/s) | "
-          f"search alone {alone_t[r]:.0f}/s, mixed {mixed_t[r]:.0f}/s")
+          f"search alone {alone_t[r]:.0f}/s ({100 * alone_busy[r]:.0f}% busy), "
+          f"mixed {mixed_t[r]:.0f}/s ({100 * mixed_busy[r]:.0f}% busy)")
 p99_ratio = med(m[1] for m in mixed) / med(i[1] for i in idle)
 t_ratio = med(mixed_t) / med(alone_t)
 print(f"screen p99: idle {med(i[1] for i in idle):.2f} ms, under the search {med(m[1] for m in mixed):.2f} ms: "

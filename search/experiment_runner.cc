@@ -184,7 +184,8 @@ std::string ExperimentRunner::Start(const StartRequest& request) {
         live["steps"].push_back({{"step", p.step}, {"best", p.best}, {"mean", p.mean},
                                  {"feasible", p.feasible}, {"evaluated", p.evaluated},
                                  {"cache_hits", p.cache_hits},
-                                 {"elapsed_seconds", p.elapsed_seconds}});
+                                 {"elapsed_seconds", p.elapsed_seconds},
+                                 {"busy_fraction", p.busy_fraction}});
         char line[160];
         std::snprintf(line, sizeof line, "step %d/%d best %.4f mean %.4f, %zu evaluations, ETA %.1f s",
                       p.step, p.steps_total, p.best, p.mean, p.evaluations, p.eta_seconds);

@@ -66,7 +66,7 @@ class ExperimentRunner {
   bool Running(const std::string& name) const;
   // {"step", "steps_total", "elapsed_seconds", "eta_seconds", "evaluations",
   //  "best_fitness", "task_workers", "steps": [{"step", "best", "mean", "feasible",
-  //  "evaluated", "cache_hits", "elapsed_seconds"}, ...]} of a search started here (running or ended
+  //  "evaluated", "cache_hits", "elapsed_seconds", "busy_fraction"}, ...]} of a search started here (running or ended
   // since), or nullopt.
   std::optional<nlohmann::ordered_json> Live(const std::string& name) const;
   // Stops every running search (each checkpointed and marked interrupted) and waits.

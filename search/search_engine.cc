@@ -337,9 +337,11 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
       const StepRecord& last = record.steps.back();
       const double elapsed = Since(start);
       const int step = algorithm.step(), total = std::max(step, algorithm.steps_hint());
+      const double capacity = last.seconds * last.workers;
       o.on_step({step, total, now.best_fitness.value_or(step_best),
                  feasible > 0 ? sum / feasible : 0.0, feasible, last.evaluated, last.cache_hits,
-                 record.evaluated.size(), elapsed, elapsed / step * (total - step)});
+                 record.evaluated.size(), elapsed, elapsed / step * (total - step),
+                 capacity > 0 ? std::min(1.0, last.busy_seconds / capacity) : 0.0});
     }
     if (!o.quiet) {
       const StepRecord& last = record.steps.back();

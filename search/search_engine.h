@@ -29,6 +29,9 @@ struct StepProgress {
   std::size_t evaluations = 0;  // distinct evaluations so far
   double elapsed_seconds = 0;
   double eta_seconds = 0;
+  // The evaluating processes' busy time over the step's wall time x their number
+  // (0 when nothing was evaluated).
+  double busy_fraction = 0;
 };
 
 struct EngineOptions {
