@@ -2,9 +2,11 @@
 
 #include <mpi.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <array>
 #include <boost/mpi/collectives.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -71,6 +73,13 @@ std::string Describe(const CpuMask& m) {
   return out.empty() ? "none" : out;
 }
 
+// Registered with on_exit once a peer was lost: ends the process with main's exit code
+// before any other exit handler or static destructor runs (MPI is not finalized).
+void ExitWithoutFinalize(int status, void*) {
+  std::fflush(nullptr);
+  ::_exit(status);
+}
+
 }  // namespace
 
 bool MpiRuntime::LaunchedByMpi() {
@@ -88,6 +97,10 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) : comms_(std::make_unique<Commun
   cpus_ = Count(mine);
   cpu_list_ = Describe(mine);
   if (!LaunchedByMpi()) return;
+  // Open MPI's TCP transport writes to its sockets without MSG_NOSIGNAL and the launcher
+  // leaves SIGPIPE fatal: a send to a peer that has just died would kill this process
+  // (the write fails with EPIPE instead, which Open MPI handles).
+  std::signal(SIGPIPE, SIG_IGN);
   // Every process of the job, spawned ones included, makes the same choice, so the
   // point-to-point layers match.
   setenv("OMPI_MCA_pml", "ob1", 0);
@@ -128,11 +141,13 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) : comms_(std::make_unique<Commun
 
 MpiRuntime::~MpiRuntime() {
   if (peer_lost_ && active_) {
-    // MPI_Finalize would wait forever for the dead process (Open MPI 4.1 fences all
-    // ranks in it); leave without it. mpirun accepts that with
-    // --mca orte_allowed_exit_without_sync 1 (set by quantfarm's launch scripts).
-    std::fflush(nullptr);
-    std::_Exit(0);
+    // No collective clean-up and no MPI_Finalize with a dead peer (a fence or a window
+    // free would wait for it): the MPI objects are left as they are and the process
+    // ends when main returns, with main's exit code (an error after the loss still
+    // fails the job). mpirun --enable-recovery accepts the exit without finalize.
+    (void)comms_.release();  // never destroyed: that would finalize MPI
+    on_exit(ExitWithoutFinalize, nullptr);
+    return;
   }
   for (auto it = finalizers_.rbegin(); it != finalizers_.rend(); ++it) (*it)();
   comms_.reset();  // frees the node communicator, then MPI_Finalize

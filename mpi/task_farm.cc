@@ -42,10 +42,14 @@ struct TaskFarm::State {
     Clock::time_point started = Clock::now();
     Clock::time_point loss_silent_since{};  // of the worker it replaces (spawned only)
     std::size_t begin = 0, end = 0;         // its share of the current Run's tasks
+    bool heard_since_lost = false;          // a message came after it was declared dead
     bool live() const { return status != Status::kDead; }
   };
   std::vector<Worker> workers;  // original ranks 1..n first, in rank order
-  Outbox outbox;
+  // One send at a time per worker: the next task to a worker that has just died is
+  // held here, not handed to MPI (see Outbox).
+  Outbox outbox{Outbox::Mode::kOnePerPeer};
+  const Bytes identity = ProcessIdentity::Self().Encode();  // for the workers' PeerWatch
   uint64_t next_id = 0;  // task ids are unique over the farm's life
   int spawns = 0;
   bool lost = false;
@@ -61,6 +65,7 @@ TaskFarm::TaskFarm(MpiRuntime& runtime, FarmOptions options)
   MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
   for (int r = 1; r < runtime_.size(); ++r) {
     state_->workers.push_back({MPI_COMM_WORLD, r, "worker rank " + std::to_string(r)});
+    state_->outbox.Send(state_->identity, MPI_COMM_WORLD, r, kHeadTag);
   }
 }
 
@@ -156,26 +161,22 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     if (s.spawns >= options_.max_spawns || !runtime_.active()) return;
     ++s.spawns;
     const auto t0 = Clock::now();
-    std::vector<char*> argv;
-    for (const auto& a : runtime_.arguments()) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
     MPI_Comm inter = MPI_COMM_NULL;
-    int code = MPI_SUCCESS;
-    const int rc = MPI_Comm_spawn(runtime_.executable().c_str(), argv.data(), 1, MPI_INFO_NULL,
-                                  0, MPI_COMM_SELF, &inter, &code);
-    if (rc != MPI_SUCCESS || code != MPI_SUCCESS || inter == MPI_COMM_NULL) {
+    // On a port of its own: a send still going to the dead worker must not reach it.
+    const int rc = SpawnProcess(runtime_.executable(), runtime_.arguments(), &inter);
+    if (rc != MPI_SUCCESS) {
       char text[MPI_MAX_ERROR_STRING] = "";
       int length = 0;
-      MPI_Error_string(rc != MPI_SUCCESS ? rc : code, text, &length);
+      MPI_Error_string(rc, text, &length);
       event("could not spawn a replacement worker (" + std::string(text, length) +
             "); continuing with " + std::to_string(workers_alive()) + " worker(s)");
       return;
     }
-    MPI_Comm_set_errhandler(inter, MPI_ERRORS_RETURN);
     ++stats_.workers_spawned;
     State::Worker worker{inter, 0, "spawned worker " + std::to_string(s.spawns), true};
     worker.loss_silent_since = silent_since;
     workers.push_back(std::move(worker));
+    s.outbox.Send(s.identity, inter, 0, kHeadTag);
     s.outbox.Send(options_.welcome, inter, 0, kWelcomeTag);
     event("spawned a replacement worker in " + Fixed(SecondsSince(t0), 2) + " s");
   };
@@ -225,6 +226,12 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
   const double timeout = options_.worker_timeout_seconds;
   const auto wait_start = Clock::now();
   double busy = 0;
+  // Silence counts only while the head listens: a gap between two looks at the clocks
+  // longer than a quarter of the timeout (the head stopped or starved, or spawning) is
+  // credited to every worker. Else a head resuming from a stall would find them all
+  // "silent" before its next probe matched the messages waiting for it.
+  auto last_poll = Clock::now();
+  const auto stall = std::chrono::duration<double>(timeout / 4);
   while (done < n) {
     if ((stopped || !failure.empty()) && !in_flight_live()) break;
     if (workers_alive() == 0) {
@@ -256,8 +263,9 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
           stopping();
           bool world_probed = false;
           for (std::size_t w = 0; w < workers.size(); ++w) {
+            // Dead ones too (the world's are probed with the rest): one declared dead by
+            // mistake is heard, and released at the end (see Shutdown).
             const State::Worker& worker = workers[w];
-            if (!worker.live()) continue;
             if (worker.comm == MPI_COMM_WORLD && world_probed) continue;
             int flag = 0;
             if (MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, worker.comm, &flag, &message,
@@ -271,6 +279,10 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
             if (worker.comm == MPI_COMM_WORLD) world_probed = true;
           }
           const auto now = Clock::now();
+          if (const auto gap = now - last_poll; timeout > 0 && gap > stall) {
+            for (auto& w : workers) w.last_heard += gap;
+          }
+          last_poll = now;
           for (std::size_t w = 0; w < workers.size(); ++w) {
             const State::Worker& worker = workers[w];
             const double silent = std::chrono::duration<double>(now - worker.last_heard).count();
@@ -304,6 +316,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     if (from >= workers.size()) continue;  // not a worker of this farm
     State::Worker& worker = workers[from];
     worker.last_heard = Clock::now();
+    if (!worker.live()) worker.heard_since_lost = true;
     if (r.tag == kReadyTag) {
       if (!r.bytes.empty()) {
         declare_dead(from, "could not start: " + r.bytes);
@@ -349,13 +362,28 @@ void TaskFarm::Shutdown() {
   State& s = *state_;
   if (s.shut_down) return;
   s.shut_down = true;
+  if (!runtime_.active()) return;
   const Bytes lost(1, s.lost ? 1 : 0);
-  // Dead workers get the message too: one declared dead by mistake must not wait for
-  // it forever. Sends to really dead ones are abandoned by the bounded drain.
-  for (const auto& w : s.workers) s.outbox.Send(lost, w.comm, w.rank, kStopTag);
-  s.outbox.Drain(std::chrono::seconds(s.lost ? 2 : 3600));
+  // Nothing goes to a worker declared dead unless it was heard since (declared dead by
+  // mistake): over TCP a send to a dead process reconnects to its old port, where
+  // another process may listen now. One that stays silent finds the head gone once
+  // the head has exited (PeerWatch) and leaves by itself.
+  for (const auto& w : s.workers) {
+    if (w.live() || w.heard_since_lost) s.outbox.Send(lost, w.comm, w.rank, kStopTag);
+  }
+  // Small sends complete once handed to the transport, whatever the receiver does; one
+  // that does not within the limit is to a peer that died after its last result.
+  if (!s.outbox.Drain(std::chrono::seconds(s.lost ? 2 : 10)) && !s.lost) {
+    s.lost = true;
+    runtime_.MarkPeerLost();
+    if (options_.on_event) {
+      options_.on_event("a worker did not take the stop in 10 s: counted as lost");
+    }
+  }
+  // MPI_Comm_disconnect is collective (a PMIx fence without deadline): only when no peer
+  // was lost, and spawned workers exist only after a loss.
   for (auto& w : s.workers) {
-    if (w.spawned && w.live()) MPI_Comm_disconnect(&w.comm);
+    if (w.spawned && w.live() && !s.lost) MPI_Comm_disconnect(&w.comm);
   }
 }
 

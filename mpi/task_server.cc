@@ -1,8 +1,11 @@
 #include "mpi/task_server.h"
 
 #include <mpi.h>
+#include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,16 +25,78 @@ MPI_Comm HeadComm() {
   return parent != MPI_COMM_NULL ? parent : MPI_COMM_WORLD;
 }
 
+// This process's link to its head, shared by ReceiveWelcome, ServeTasks and
+// ReportStartFailure (one head per process): every send to the head goes through
+// `outbox`, one at a time, and `watch` decides when the head is gone.
+struct HeadLink {
+  MPI_Comm comm;
+  Outbox outbox{Outbox::Mode::kOnePerPeer};
+  PeerWatch watch;
+  std::string who;  // this process, in the line it prints when the head is gone
+  explicit HeadLink(const MpiRuntime& runtime)
+      : comm(HeadComm()),
+        watch(outbox, comm, 0, kHeartbeatTag),
+        who(runtime.spawned() ? "spawned worker (pid " + std::to_string(::getpid()) + ")"
+                              : "worker rank " + std::to_string(runtime.rank())) {
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+  }
+};
+
+HeadLink& Head(const MpiRuntime& runtime) {
+  // Never destroyed: its outbox must not call MPI after MPI_Finalize.
+  static HeadLink* link = new HeadLink(runtime);
+  return *link;
+}
+
+// Ends the process: no destructor, no MPI_Finalize, no collective step can wait for the
+// dead head.
+[[noreturn]] void LeaveWithoutHead(const HeadLink& link, const std::string& why) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "quantfarm: %s: the head is gone (%s); exiting\n",
+               link.who.c_str(), why.c_str());
+  std::fflush(stderr);
+  std::_Exit(kHeadLostExitCode);
+}
+
+// Waits for the next message from the head with tag `tag` (MPI_ANY_TAG: any), taking in
+// the head's identity on the way, reaping the link's outbox meanwhile. Leaves the
+// process when the head is gone.
+Received NextFromHead(HeadLink& link, int tag) {
+  MPI_Message message;
+  MPI_Status status;
+  while (true) {
+    int flag = 0;
+    WaitFor(
+        [&] {
+          link.outbox.Reap();
+          // The identity first: it may only be looked for by tag.
+          int rc = MPI_Improbe(0, kHeadTag, link.comm, &flag, &message, &status);
+          if (rc == MPI_SUCCESS && flag != 0) return true;
+          rc = MPI_Improbe(0, tag, link.comm, &flag, &message, &status);
+          if (rc == MPI_SUCCESS && flag != 0) return true;
+          flag = 0;
+          if (auto why = link.watch.Check()) LeaveWithoutHead(link, *why);
+          return false;
+        },
+        std::chrono::microseconds(2000));
+    Received r = Take(message, status);
+    link.watch.Heard();
+    if (r.tag != kHeadTag) return r;
+    link.watch.Learn(r.bytes);
+  }
+}
+
 // Sends a heartbeat to the head every `period` while a task is being evaluated on the
-// calling (main) thread. MPI_THREAD_SERIALIZED: the heartbeat thread calls MPI only
-// between Begin() and End(), during which the main thread makes no MPI call, and
-// End() waits for a heartbeat under way. (Evaluating on the main thread keeps the
-// evaluation in the main malloc arena, which is ~20% faster for the large indicator
-// series than a second thread's arena.)
+// calling (main) thread (unless an earlier send to the head is still under way), and
+// watches the head meanwhile. MPI_THREAD_SERIALIZED: the heartbeat thread calls MPI
+// (and uses the link) only between Begin() and End(), during which the main thread
+// makes no MPI call, and End() waits for a heartbeat under way. (Evaluating on the
+// main thread keeps the evaluation in the main malloc arena, which is ~20% faster for
+// the large indicator series than a second thread's arena.)
 class Heartbeat {
  public:
-  Heartbeat(MPI_Comm head, std::chrono::duration<double> period)
-      : head_(head), period_(period), thread_([this] { Loop(); }) {}
+  Heartbeat(HeadLink& link, std::chrono::duration<double> period)
+      : link_(link), period_(period), thread_([this] { Loop(); }) {}
   ~Heartbeat() {
     {
       std::lock_guard lock(mutex_);
@@ -58,15 +123,18 @@ class Heartbeat {
       // Beat every period while the evaluation lasts (the first after one period).
       while (!quit_ && evaluating_) {
         if (wake_.wait_for(lock, period_, [&] { return quit_ || !evaluating_; })) break;
-        MPI_Request request;
-        if (MPI_Isend(nullptr, 0, MPI_CHAR, 0, kHeartbeatTag, head_, &request) == MPI_SUCCESS) {
-          MPI_Request_free(&request);  // empty: nothing to keep alive
+        link_.outbox.Reap();
+        if (link_.outbox.pending() == 0) {
+          link_.outbox.Send(Bytes(), link_.comm, 0, kHeartbeatTag);
+        }
+        if (auto why = link_.watch.Check(/*evaluating=*/true)) {
+          LeaveWithoutHead(link_, *why);
         }
       }
     }
   }
 
-  MPI_Comm head_;
+  HeadLink& link_;
   std::chrono::duration<double> period_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -78,35 +146,21 @@ class Heartbeat {
 }  // namespace
 
 void ServeTasks(MpiRuntime& runtime, const TaskFn& eval, const ServeOptions& options) {
-  MPI_Comm head = HeadComm();
-  MPI_Comm_set_errhandler(head, MPI_ERRORS_RETURN);
+  HeadLink& head = Head(runtime);
   std::optional<Heartbeat> heartbeat;
   if (options.heartbeat_seconds > 0 && runtime.thread_serialized()) {
     heartbeat.emplace(head, std::chrono::duration<double>(options.heartbeat_seconds));
   }
-  {
-    Outbox ready;
-    ready.Send(Bytes(), head, 0, kReadyTag);
-    ready.Drain(std::chrono::seconds(30));
-  }
+  Outbox& outbox = head.outbox;
+  outbox.Send(Bytes(), head.comm, 0, kReadyTag);
   while (true) {
-    MPI_Message message;
-    MPI_Status status;
-    int flag = 0;
-    WaitFor(
-        [&] {
-          MPI_Improbe(0, MPI_ANY_TAG, head, &flag, &message, &status);
-          return flag != 0;
-        },
-        std::chrono::microseconds(2000));
-    Received r = Take(message, status);
+    Received r = NextFromHead(head, MPI_ANY_TAG);
     if (r.tag == kStopTag) {
       if (!r.bytes.empty() && r.bytes[0] == 1) runtime.MarkPeerLost();
       break;
     }
     if (r.tag != kTaskTag) continue;
     const uint64_t index = FrameIndex(r.bytes);
-    Outbox outbox;
     Bytes result;
     bool ok = true;
     if (heartbeat) heartbeat->Begin();
@@ -117,32 +171,33 @@ void ServeTasks(MpiRuntime& runtime, const TaskFn& eval, const ServeOptions& opt
       ok = false;
     }
     if (heartbeat) heartbeat->End();
-    outbox.Send(Frame(index, result), head, 0, ok ? kResultTag : kErrorTag);
-    outbox.Drain(std::chrono::hours(24));
+    outbox.Send(Frame(index, result), head.comm, 0, ok ? kResultTag : kErrorTag);
+    // The result leaves before the next task starts (a large one waits for the head to
+    // take it), for as long as the head lives.
+    WaitFor(
+        [&] {
+          outbox.Reap();
+          if (outbox.pending() == 0) return true;
+          if (auto why = head.watch.Check()) LeaveWithoutHead(head, *why);
+          return false;
+        },
+        std::chrono::microseconds(2000));
   }
-  if (runtime.spawned()) MPI_Comm_disconnect(&head);
+  heartbeat.reset();
+  outbox.Drain(std::chrono::seconds(runtime.peer_lost() ? 2 : 10));
+  // A disconnect is collective (a PMIx fence): never with a peer that may be dead.
+  if (runtime.spawned() && !runtime.peer_lost()) MPI_Comm_disconnect(&head.comm);
 }
 
 Bytes ReceiveWelcome(const MpiRuntime& runtime) {
-  (void)runtime;
-  const MPI_Comm head = HeadComm();
-  MPI_Message message;
-  MPI_Status status;
-  int flag = 0;
-  WaitFor(
-      [&] {
-        MPI_Improbe(0, kWelcomeTag, head, &flag, &message, &status);
-        return flag != 0;
-      },
-      std::chrono::microseconds(2000));
-  return Take(message, status).bytes;
+  return NextFromHead(Head(runtime), kWelcomeTag).bytes;
 }
 
 void ReportStartFailure(const MpiRuntime& runtime, const std::string& error) {
-  (void)runtime;
-  Outbox outbox;
-  outbox.Send(error.empty() ? Bytes("start-up failed") : error, HeadComm(), 0, kReadyTag);
-  outbox.Drain(std::chrono::seconds(10));
+  HeadLink& head = Head(runtime);
+  head.outbox.Send(error.empty() ? Bytes("start-up failed") : error, head.comm, 0,
+                   kReadyTag);
+  head.outbox.Drain(std::chrono::seconds(10));
 }
 
 }  // namespace qf::mpi
