@@ -207,11 +207,16 @@ void ServiceRouter::State::Retire() {
     }
   }
   const double now = RouterNow();
-  const bool tasks_waiting = tasks.pending() > 0;
+  // Idle: no replica, and no search task anywhere (a worker that took none in a step
+  // may be needed by the next one: the idle time counts from the end of the work).
+  bool search_work = tasks.pending() > 0;
+  for (std::size_t w = 0; w < workers.size(); ++w) search_work |= tasks.held(w) > 0;
   for (std::size_t w = 0; w < workers.size(); ++w) {
     Worker& worker = workers[w];
-    if (worker.spawned && !worker.released && worker.replicas == 0 && !tasks_waiting &&
-        tasks.held(w) == 0 && now - worker.empty_since >= options.release_delay_seconds) {
+    if (!worker.spawned || worker.released || worker.replicas > 0) continue;
+    if (search_work) {
+      worker.empty_since = now;
+    } else if (now - worker.empty_since >= options.release_delay_seconds) {
       Release(worker);
       Event("released worker '" + worker.name + "' (idle; " +
             std::to_string(worker.tasks_done) + " search task(s) done)");

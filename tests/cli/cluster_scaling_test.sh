@@ -16,9 +16,9 @@ MPIRUN=(timeout 300 mpirun --allow-run-as-root --oversubscribe --mca btl self,va
 
 "$QF" data synth --store data.h5 --symbols 6 --bars 20000 --seed 11 > /dev/null
 cat > wide.json <<'JSON'
-{"search": "random", "strategy": "ema_crossover", "symbols": ["AAA", "BBB"], "store": "data.h5",
+{"search": "random", "strategy": "macd_signal", "symbols": ["AAA", "BBB"], "store": "data.h5",
  "split": {"in_sample": 0.7}, "fitness": {"aggregate": "mean_plus_min", "min_trades": 3},
- "seed": 21, "num_samples": 40000, "batch_size": 20000}
+ "seed": 21, "num_samples": 40000, "batch_size": 8000}
 JSON
 "$QF" search --config wide.json --out reference.h5 --registry cli.db --quiet > /dev/null 2>&1 ||
   fail "the CLI reference run failed"
@@ -61,7 +61,7 @@ echo "README launch, 64 connections: nothing spawned on 2 slots; $(grep -E '^ +9
 port=$(free_port)
 url="http://127.0.0.1:$port"
 "${MPIRUN[@]}" -np 2 "$QF" serve --port "$port" --store data.h5 --registry reg.db --slots 3 \
-  --pending-threshold 0 --check-interval 0.5 --cooldown 1 --max-workers 1 --idle-release 2 \
+  --pending-threshold 0 --check-interval 0.2 --cooldown 1 --max-workers 1 --idle-release 2 \
   > watch.out 2>&1 &
 pid=$!
 wait_serve "$url" "$pid" watch.out
