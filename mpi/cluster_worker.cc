@@ -97,8 +97,7 @@ void ServeCluster(MpiRuntime& runtime, const ServiceFactory& make_service,
       MPI_Message message;
       MPI_Status status;
       int flag = 0;
-      MPI_Improbe(0, MPI_ANY_TAG, head, &flag, &message, &status);
-      if (flag == 0) MPI_Improbe(0, MPI_ANY_TAG, head, &flag, &message, &status);
+      ProbeTwice(0, head, flag, message, status);
       const auto now = Clock::now();
       if (flag == 0) {
         if (Seconds(now - last_heard) > options.head_timeout_seconds) {

@@ -29,6 +29,12 @@ uint64_t FrameIndex(const Bytes& framed) {
   return index;
 }
 
+int ProbeTwice(int source, MPI_Comm comm, int& flag, MPI_Message& message, MPI_Status& status) {
+  const int rc = MPI_Improbe(source, MPI_ANY_TAG, comm, &flag, &message, &status);
+  if (rc != MPI_SUCCESS || flag != 0) return rc;
+  return MPI_Improbe(source, MPI_ANY_TAG, comm, &flag, &message, &status);
+}
+
 Received Take(MPI_Message& message, MPI_Status& status) {
   int count = 0;
   MPI_Get_count(&status, MPI_CHAR, &count);

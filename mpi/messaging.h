@@ -74,6 +74,13 @@ struct Received {
   int tag = 0;
 };
 
+// MPI_Improbe (any tag), and again when it found nothing: Open MPI's probe matches
+// before it progresses, so a message that the progress call has just taken in is only
+// matched by the next probe. Without the second call a message announced by a doorbell
+// would wait for the receiver's next poll (measured: 1.6 ms median for one status
+// request at a time, against 61 us with it).
+int ProbeTwice(int source, MPI_Comm comm, int& flag, MPI_Message& message, MPI_Status& status);
+
 // Receives the message matched by MPI_Improbe.
 Received Take(MPI_Message& message, MPI_Status& status);
 

@@ -161,17 +161,14 @@ std::string ExperimentRunner::Start(const StartRequest& request) {
       eo.top = options_.top;
       eo.overfitting_blocks = options_.overfitting_blocks;
       eo.stop_requested = [run] { return run->stop.load(); };
-      eo.make_runner = [this, run](const std::string& welcome) {
-        auto runner = options_.make_runner
-                          ? options_.make_runner(welcome)
-                          : std::unique_ptr<mpi::TaskRunner>();
-        if (runner) {
+      if (options_.make_runner) {
+        eo.make_runner = [this, run](const std::string& welcome) {
+          auto runner = options_.make_runner(welcome);
           mpi::TaskRunner* raw = runner.get();
           run->task_workers = [raw] { return raw->workers(); };
-        }
-        return runner;
-      };
-      if (!options_.make_runner) eo.make_runner = nullptr;
+          return runner;
+        };
+      }
       eo.on_step = [run, log](const StepProgress& p) {
         std::lock_guard guard(run->mutex);
         auto& live = run->live;

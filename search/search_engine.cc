@@ -333,29 +333,23 @@ int RunSearchHead(const EngineOptions& o, SearchJob& job, mpi::MpiRuntime& runti
       std::fflush(stdout);
       ::raise(SIGKILL);
     }
-    if (o.on_step) {
-      const StepRecord& last = record.steps.back();
-      const double elapsed = Since(start);
-      const int step = algorithm.step(), total = std::max(step, algorithm.steps_hint());
-      const double capacity = last.seconds * last.workers;
-      o.on_step({step, total, now.best_fitness.value_or(step_best),
-                 feasible > 0 ? sum / feasible : 0.0, feasible, last.evaluated, last.cache_hits,
-                 record.evaluated.size(), elapsed, elapsed / step * (total - step),
-                 capacity > 0 ? std::min(1.0, last.busy_seconds / capacity) : 0.0});
-    }
+    const StepRecord& last = record.steps.back();
+    const double elapsed = Since(start);
+    const int step = algorithm.step(), total = std::max(step, algorithm.steps_hint());
+    const double capacity = last.seconds * last.workers;
+    const StepProgress p{step, total, now.best_fitness.value_or(step_best),
+                         feasible > 0 ? sum / feasible : 0.0, feasible, last.evaluated,
+                         last.cache_hits, record.evaluated.size(), elapsed,
+                         elapsed / step * (total - step),
+                         capacity > 0 ? std::min(1.0, last.busy_seconds / capacity) : 0.0};
+    if (o.on_step) o.on_step(p);
     if (!o.quiet) {
-      const StepRecord& last = record.steps.back();
-      const auto best = now.best_fitness;
-      const double elapsed = Since(start);
-      const int step = algorithm.step(), total = std::max(step, algorithm.steps_hint());
-      const double eta = elapsed / step * (total - step);
       std::printf("%s %*d/%d  best %9.4f  mean %9.4f (%d feasible)  evals %5zu"
                   "  cache hits %5zu  %8.1f evals/s  elapsed %7.1fs  ETA %7.1fs",
                   algorithm.step_label().c_str(), static_cast<int>(std::to_string(total).size()),
-                  step, total, best.value_or(step_best), feasible > 0 ? sum / feasible : 0.0,
-                  feasible, last.evaluated, last.cache_hits,
+                  step, total, p.best, p.mean, feasible, last.evaluated, last.cache_hits,
                   last.seconds > 0 ? static_cast<double>(order.size()) / last.seconds : 0.0,
-                  elapsed, eta);
+                  elapsed, p.eta_seconds);
       if (tty) std::printf("  %s", Bar(static_cast<double>(step) / total).c_str());
       std::printf("\n");
       std::fflush(stdout);
