@@ -1,4 +1,6 @@
+#include <cmath>
 #include <cstdio>
+#include <optional>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -9,9 +11,14 @@
 #include "app/engine_options.h"
 #include "app/metrics_table.h"
 #include "app/param_json.h"
+#include "app/registry_options.h"
 #include "backtest/calendar.h"
 #include "backtest/engine.h"
 #include "services/backtest_json.h"
+#include "services/ensemble_backtest.h"
+#include "services/ensemble_request.h"
+#include "storage/ensemble_store.h"
+#include "storage/registry_db.h"
 
 namespace qf::app {
 
@@ -19,6 +26,8 @@ namespace {
 
 struct BacktestOptions {
   EngineOptions engine;
+  std::string ensemble;
+  std::string registry;
   std::string params;
   bool json = false;
   bool trades = false;
@@ -49,7 +58,63 @@ void WriteEquityCsv(const std::string& path, const Market& m, const BacktestResu
   }
 }
 
+// `backtest --ensemble NAME`: the committee's vote and each member, in- and
+// out-of-sample (services::EnsembleBacktestJson, as GET /ensemble/{name}/backtest).
+void RunEnsemble(const BacktestOptions& o) {
+  SqliteDb db = OpenRegistry(o.registry, OpenMode::kReadOnly);
+  const std::optional<StoredEnsemble> e = EnsembleStore(db).Find(o.ensemble);
+  if (!e) {
+    throw std::invalid_argument("no ensemble named '" + o.ensemble + "' in registry '" +
+                                o.registry + "' (see 'quantfarm ensemble list')");
+  }
+  EngineOptions engine = o.engine;
+  if (engine.store.symbol.empty()) engine.store.symbol = e->symbol;
+  if (engine.store.symbol.empty()) {
+    throw std::invalid_argument("ensemble '" + o.ensemble +
+                                "' has no symbol of its own: give --symbol");
+  }
+  const Market market = engine.LoadMarket(false);
+  const double in_sample = engine.split.in_sample > 0 ? engine.split.in_sample : e->in_sample;
+  const services::EnsembleBacktest b = services::RunEnsembleBacktest(
+      services::StoredEnsembleSpec(*e), market, in_sample, engine.Config());
+  if (o.json) {
+    std::cout << services::EnsembleBacktestJson(*e, market, in_sample, b).dump(2) << "\n";
+    return;
+  }
+  std::cout << "ensemble " << e->name << " (version " << e->version << ", " << e->voting
+            << " voting) on " << market.primary.symbol << " (" << market.timeframe.name
+            << ", " << market.size() << " bars), in-sample " << in_sample << "\n\n";
+  std::printf("%-24s %-14s %s\n", "who", "segment", MetricsHeader().c_str());
+  const auto rows = [](const std::string& who, const BacktestResult& r) {
+    for (std::size_t s = 0; s < r.segments.size(); ++s) {
+      std::printf("%-24s %-14s %s\n", who.c_str(), r.segments[s].label.c_str(),
+                  MetricsRow(r.metrics[s]).c_str());
+    }
+  };
+  rows("committee", b.committee);
+  for (std::size_t i = 0; i < b.members.size(); ++i) {
+    rows("#" + std::to_string(e->members[i].id) + " " + e->members[i].strategy, b.members[i]);
+  }
+  std::printf("\nbest member by in-sample Sharpe: #%lld; out of sample the committee %s it\n",
+              static_cast<long long>(e->members[b.best_member].id),
+              b.committee_beats_best_member ? "beats" : "does not beat");
+  std::fflush(stdout);
+}
+
 void Run(const BacktestOptions& o) {
+  if (!o.ensemble.empty()) {
+    if (!o.engine.strategy.empty() || !o.params.empty() || !o.equity_path.empty() || o.trades) {
+      throw std::invalid_argument(
+          "--ensemble backtests the ensemble's members: leave out --strategy, --params, "
+          "--equity and --trades");
+    }
+    RunEnsemble(o);
+    return;
+  }
+  if (o.engine.strategy.empty()) {
+    throw std::invalid_argument("give --strategy (or --ensemble NAME)");
+  }
+  if (o.engine.store.symbol.empty()) throw std::invalid_argument("give --symbol");
   const Strategy& strategy = FindStrategy(o.engine.strategy);
   const ParamValues p = ParseParamsJson(strategy.space(), o.params);
   strategy.Validate(p);
@@ -100,6 +165,13 @@ void AddBacktestCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("backtest", "backtest one strategy with one parameter set");
   auto o = std::make_shared<BacktestOptions>();
   AddEngineFlags(cmd, &o->engine);
+  cmd->get_option("--strategy")->required(false);
+  cmd->get_option("--symbol")->required(false)->description(
+      "symbol, e.g. AAA (with --ensemble: default the ensemble's)");
+  cmd->add_option("--ensemble", o->ensemble,
+                  "backtest this ensemble's vote (see 'quantfarm ensemble') next to each "
+                  "member, in and out of sample");
+  AddRegistryFlag(cmd, &o->registry);
   cmd->add_option("--params", o->params,
                   "JSON parameter values, e.g. '{\"fast\": 10, \"slow\": 30}' (others "
                   "default)");

@@ -18,6 +18,7 @@ void AddSweepCommand(CLI::App& app);       // sweep
 // experiments list|show|top and cache stats|clear: reading and maintaining the registry.
 void AddExperimentsCommand(CLI::App& app);
 void AddCacheCommand(CLI::App& app);
+void AddEnsembleCommand(CLI::App& app);  // ensemble deploy|list|show|delete|predict|...
 // evolve; `runtime` must outlive the parse.
 void AddEvolveCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 // search: grid, random, ga, pbt, asha, bayesian on the same engine as evolve.

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   qf::app::AddCtlCommand(app);
   qf::app::AddExperimentsCommand(app);
   qf::app::AddCacheCommand(app);
+  qf::app::AddEnsembleCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -25,6 +25,7 @@
 #include "serve/route_table.h"
 #include "services/autoscaler.h"
 #include "services/autoscaling_config.h"
+#include "services/ensemble_request.h"
 #include "services/experiments_api.h"
 #include "services/job_thread.h"
 #include "services/json_writer.h"
@@ -52,7 +53,7 @@ struct ServeOptions {
   int slots = 0;
 };
 
-const char* const kServices[] = {"algorunner", "screener", "tickscrawler"};
+const char* const kServices[] = {"algorunner", "screener", "tickscrawler", "ensemble"};
 
 services::Response Json(const nlohmann::ordered_json& body, int status = 200) {
   services::Response r;
@@ -332,7 +333,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
     throw;
   }
   std::printf("quantfarm serve: http://%s:%u (%d ranks; services: algorunner, screener, "
-              "tickscrawler; searches: POST /search/{grid,random,ga,pbt,asha,bayesian})\n",
+              "tickscrawler, ensemble; searches: POST /search/{grid,random,ga,pbt,asha,bayesian})\n",
               o.bind.c_str(), static_cast<unsigned>(server.port()), runtime.size());
   std::fflush(stdout);
   std::thread waiter([&] {
@@ -354,7 +355,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
 void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   auto* cmd = app.add_subcommand(
       "serve",
-      "HTTP API on rank 0 (algorunner, screener, tickscrawler); replicas on the other "
+      "HTTP API on rank 0 (algorunner, screener, tickscrawler, ensemble); replicas on the other "
       "ranks and on workers spawned by the autoscaler");
   auto o = std::make_shared<ServeOptions>();
   cmd->add_option("--bind", o->bind, "address to listen on (default 127.0.0.1)");
@@ -411,6 +412,12 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   };
   cmd->callback([o, &runtime, serve_worker] {
     if (runtime.spawned()) {
+      try {  // the head checked these already
+        const services::EnsembleDefaults ensemble = services::EnsembleDefaultsFromEnvironment();
+        o->services.ensemble_voting = ensemble.voting;
+        o->services.ensemble_threshold = ensemble.threshold;
+      } catch (const std::invalid_argument&) {
+      }
       serve_worker();
       return;
     }
@@ -418,6 +425,9 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
     std::map<std::string, services::AutoscalingPolicy> policies;
     std::string error;
     try {
+      const services::EnsembleDefaults ensemble = services::EnsembleDefaultsFromEnvironment();
+      o->services.ensemble_voting = ensemble.voting;
+      o->services.ensemble_threshold = ensemble.threshold;
       policies = services::LoadAutoscalingPolicies(
           {std::begin(kServices), std::end(kServices)},
           o->autoscaling_path.empty() ? "" : ReadSmallFile(o->autoscaling_path));

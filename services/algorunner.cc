@@ -17,6 +17,7 @@
 #include "services/http_error.h"
 #include "services/request_json.h"
 #include "services/stored_series.h"
+#include "services/strategy_params.h"
 #include "storage/algorithm_run_log.h"
 #include "storage/registry_db.h"
 
@@ -155,26 +156,7 @@ RunSpec ParseRunRequest(const Request& request) {
   if (params.Has("folds"))
     spec.split.folds = static_cast<int>(params.Integer("folds", 2, 100));
 
-  spec.params = space.Defaults();
-  for (std::size_t i = 0; i < space.size(); ++i) {
-    const ParamSpec& p = space.specs()[i];
-    if (!params.Has(p.name)) continue;
-    const double v = params.Number(p.name);
-    if (p.type == ParamType::kInt && v != static_cast<double>(static_cast<int64_t>(v))) {
-      params.Fail(p.name, "must be an integer, got " + params.At(p.name).dump());
-    }
-    if (v < p.min || v > p.max) {
-      params.Fail(p.name, "must be in [" + ordered_json(p.min).dump() + ", " +
-                              ordered_json(p.max).dump() + "], got " +
-                              params.At(p.name).dump());
-    }
-    spec.params[i] = v;
-  }
-  try {
-    strategy.Validate(spec.params);
-  } catch (const std::invalid_argument& e) {
-    throw BadRequest(std::string("invalid parameters: ") + e.what());
-  }
+  spec.params = ReadStrategyParams(strategy, params);
 
   ordered_json& c = spec.canonical;
   c["symbol"] = spec.symbol;

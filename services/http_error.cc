@@ -36,7 +36,12 @@ Response MapCurrentException() {
 Response CheckRoute(const Service& service, const Request& request) {
   std::string allow;
   for (const Route& route : service.routes()) {
-    if (route.path != request.path) continue;
+    const bool prefix = route.path.ends_with("/*");
+    const std::string_view under = std::string_view(route.path).substr(0, route.path.size() - 1);
+    if (route.path != request.path &&
+        !(prefix && request.path.size() > under.size() && request.path.starts_with(under))) {
+      continue;
+    }
     if (route.method == request.method) return Response{0, "", {}};
     allow += (allow.empty() ? "" : ", ") + route.method;
   }

@@ -44,7 +44,8 @@ template <class Handler>
 Response HandleSafely(const Service& service, const Request& request, Handler&& handler);
 
 Response MapCurrentException();
-// 404 / 405 for a request no route of `service` matches; status 0 when one does.
+// 404 / 405 for a request no route of `service` matches; status 0 when one does. A
+// route path ending in "/*" matches every longer path under it.
 Response CheckRoute(const Service& service, const Request& request);
 
 template <class Handler>

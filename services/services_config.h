@@ -23,17 +23,22 @@ struct ServicesConfig {
   std::size_t sync_bar_limit = 200'000;
   // algorunner: background runs at once per replica; more are refused with 503.
   int max_background_runs = 2;
+  // ensemble: the defaults of a deploy's "voting" and "threshold" (the seed's
+  // SERVE_VOTING / SERVE_THRESHOLD, see EnsembleDefaultsFromEnvironment).
+  std::string ensemble_voting = "soft";
+  double ensemble_threshold = 0.7;
   // Test seam: called on a background run's thread before the engine starts, with the
   // run id and the run's cancel check (true once a stop was asked). Empty: nothing.
   std::function<void(const std::string& run_id, const std::function<bool()>& cancelled)>
       before_background_run;
 };
 
-// The defaults, overridden by $QUANTFARM_STORE, $QUANTFARM_REGISTRY and
-// $QUANTFARM_CRAWL_DIR when set and non-empty.
+// The defaults, overridden by $QUANTFARM_STORE, $QUANTFARM_REGISTRY,
+// $QUANTFARM_CRAWL_DIR, $SERVE_VOTING and $SERVE_THRESHOLD when set and non-empty.
+// Throws std::invalid_argument naming the variable for a bad SERVE_* value.
 ServicesConfig ServicesConfigFromEnvironment();
 
-// "algorunner", "screener", "tickscrawler".
+// "algorunner", "screener", "tickscrawler", "ensemble".
 const std::vector<std::string>& ServiceNames();
 
 // A new replica of service `name` over `config`. Opens no file yet (each service

@@ -71,6 +71,33 @@ CREATE TABLE screener_filters(
   updated_at TEXT NOT NULL);
 )sql";
 
+// What version 3 adds: voting ensembles (see EnsembleStore). An ensemble's version
+// counts its member changes; its members are those of the current version.
+constexpr const char* kSchemaV3Additions = R"sql(
+CREATE TABLE ensembles(
+  name TEXT PRIMARY KEY NOT NULL,
+  voting TEXT NOT NULL CHECK (voting IN ('hard', 'soft')),
+  threshold REAL NOT NULL CHECK (threshold >= 0 AND threshold <= 1),
+  weighting TEXT NOT NULL CHECK (weighting IN ('equal', 'sharpe')),
+  symbol TEXT NOT NULL,
+  timeframe TEXT NOT NULL,
+  in_sample REAL NOT NULL,
+  experiment TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  next_member INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+CREATE TABLE ensemble_members(
+  ensemble TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  strategy TEXT NOT NULL,
+  params TEXT NOT NULL,
+  weight REAL NOT NULL CHECK (weight >= 0),
+  sharpe REAL,
+  source TEXT NOT NULL,
+  PRIMARY KEY (ensemble, id)) WITHOUT ROWID;
+)sql";
+
 struct Identity {
   int64_t application_id = 0;
   int64_t user_version = 0;
@@ -139,6 +166,7 @@ void CreateSchema(SqliteDb& db, const std::string& path) {
   if (id.empty()) {
     db.Exec(kSchemaV1);
     db.Exec(kSchemaV2Additions);
+    db.Exec(kSchemaV3Additions);
     db.Exec("PRAGMA application_id = " + std::to_string(kRegistryApplicationId));
     db.Exec("PRAGMA user_version = " + std::to_string(kRegistrySchemaVersion));
   }
@@ -151,10 +179,9 @@ void Migrate(SqliteDb& db, const std::string& path) {
   Transaction migrate(db);
   const Identity id = ReadIdentity(db);
   CheckIdentity(path, id);
-  if (id.user_version == 1) {
-    db.Exec(kSchemaV2Additions);
-    db.Exec("PRAGMA user_version = 2");
-  }
+  if (id.user_version == 1) db.Exec(kSchemaV2Additions);
+  if (id.user_version <= 2) db.Exec(kSchemaV3Additions);
+  db.Exec("PRAGMA user_version = " + std::to_string(kRegistrySchemaVersion));
   migrate.Commit();
 }
 

@@ -12,13 +12,15 @@ namespace qf {
 // (table experiments, see ExperimentRegistry), the result cache (tables cache and
 // experiment_evaluations, see ResultCache) and, from schema version 2, the services'
 // state (tables algorithm_runs, see AlgorithmRunLog, and screener_filters, see
-// SavedScreenerFilters). It is marked with PRAGMA application_id =
+// SavedScreenerFilters) and, from version 3, voting ensembles (tables ensembles and
+// ensemble_members, see EnsembleStore). It is marked with PRAGMA application_id =
 // kRegistryApplicationId and PRAGMA user_version = the schema version.
 inline constexpr int32_t kRegistryApplicationId = 0x51466172;  // "QFar"
 // Bump with a migration in OpenRegistry when the tables change. Version 2 added the
-// services' tables; writable opens migrate a version-1 registry in place (one
-// transaction), read-only opens read it as it is (its version-1 tables are unchanged).
-inline constexpr int kRegistrySchemaVersion = 2;
+// services' tables, version 3 the ensembles; writable opens migrate an older registry
+// in place (one transaction), read-only opens read it as it is (its tables are
+// unchanged).
+inline constexpr int kRegistrySchemaVersion = 3;
 
 // Opens the registry at `path` and checks that it is one. Throws DatabaseError naming
 // the path and changes nothing on disk when:

@@ -37,7 +37,9 @@ class ServiceTablesTest : public ::testing::Test {
   // Makes a registry as version 1 wrote it: without the version-2 tables.
   void MakeVersion1Registry() {
     SqliteDb db = OpenRegistry(path_, OpenMode::kReadWriteCreate);
-    db.Exec("DROP TABLE algorithm_runs; DROP TABLE screener_filters;");
+    db.Exec(
+        "DROP TABLE algorithm_runs; DROP TABLE screener_filters; DROP TABLE ensembles; "
+        "DROP TABLE ensemble_members;");
     db.Exec("PRAGMA user_version = 1");
     db.Exec(
         "INSERT INTO experiments(name, config, status, started_at, result_file, "
@@ -59,9 +61,11 @@ class ServiceTablesTest : public ::testing::Test {
 
 TEST_F(ServiceTablesTest, NewRegistriesHaveTheServiceTables) {
   SqliteDb db = OpenRegistry(path_, OpenMode::kReadWriteCreate);
-  EXPECT_EQ(kRegistrySchemaVersion, 2);
+  EXPECT_EQ(kRegistrySchemaVersion, 3);
   EXPECT_EQ(TableCount(db, "algorithm_runs"), 1);
   EXPECT_EQ(TableCount(db, "screener_filters"), 1);
+  EXPECT_EQ(TableCount(db, "ensembles"), 1);
+  EXPECT_EQ(TableCount(db, "ensemble_members"), 1);
 }
 
 TEST_F(ServiceTablesTest, WritersMigrateVersion1AndKeepItsData) {
@@ -75,12 +79,13 @@ TEST_F(ServiceTablesTest, WritersMigrateVersion1AndKeepItsData) {
     EXPECT_EQ(ReadBytes(path_), before);
   }
   SqliteDb db = OpenRegistry(path_, OpenMode::kReadWrite);
-  EXPECT_EQ(db.QueryInt("PRAGMA user_version"), 2);
+  EXPECT_EQ(db.QueryInt("PRAGMA user_version"), 3);
   EXPECT_EQ(TableCount(db, "algorithm_runs"), 1);
   EXPECT_EQ(TableCount(db, "screener_filters"), 1);
+  EXPECT_EQ(TableCount(db, "ensembles"), 1);
   EXPECT_EQ(db.QueryInt("SELECT count(*) FROM experiments"), 1);
   SqliteDb again = OpenRegistry(path_, OpenMode::kReadWrite);  // idempotent
-  EXPECT_EQ(again.QueryInt("PRAGMA user_version"), 2);
+  EXPECT_EQ(again.QueryInt("PRAGMA user_version"), 3);
 }
 
 TEST_F(ServiceTablesTest, RunLogRecordsTheLifeOfARun) {
