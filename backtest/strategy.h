@@ -1,6 +1,7 @@
 #ifndef QUANTFARM_BACKTEST_STRATEGY_H_
 #define QUANTFARM_BACKTEST_STRATEGY_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -68,6 +69,17 @@ class Strategy {
   // All targets at once: out.size() == market.size().
   void Signals(const Market& market, const ParamValues& p, IndicatorCache& cache,
                std::span<int8_t> out) const;
+
+  // Strength in [0, 1] of the rule behind targets[t] at each bar t: how far the
+  // quantity the rule compares is past its entry threshold over the seed's scale
+  // (backtest/strategies/README.md); 0 where targets[t] == 0, where a held position's
+  // quantity is back inside its threshold, and during warm-up. `targets` must be
+  // Signals(market, p, cache); out.size() == targets.size() == market.size(); `p` valid.
+  virtual void Strengths(const Market& market, const ParamValues& p, IndicatorCache& cache,
+                         std::span<const int8_t> targets, std::span<double> out) const = 0;
+  // The first bar at which every indicator the rule reads is defined (finite) for `p`:
+  // a vote needs at least WarmupBars(p) + 1 bars.
+  virtual std::size_t WarmupBars(const ParamValues& p) const = 0;
 };
 
 // Every strategy family, in a fixed order.

@@ -1,11 +1,14 @@
 #include "backtest/strategies/cached_indicators.h"
 #include "backtest/strategies/seed_strategy.h"
 #include "backtest/strategies/signal_rules.h"
+#include "backtest/strategies/signal_strength.h"
 
 namespace qf {
 
 namespace {
 
+// Strength: |line - signal| / (kMacdScale * population std of the close over `slow`
+// bars).
 class MacdSignal final : public SeedStrategy {
  public:
   MacdSignal()
@@ -27,6 +30,21 @@ class MacdSignal final : public SeedStrategy {
             std::size_t begin, std::span<int8_t> out, int8_t&) {
           rules::Crossover(line->data(), signal->data(), begin, out);
         });
+  }
+
+  void Strengths(const Market& m, const ParamValues& p, IndicatorCache& c,
+                 std::span<const int8_t> targets, std::span<double> out) const override {
+    const auto line = cached::MacdLine(m, c, Int(p, 0), Int(p, 1));
+    const auto signal = cached::MacdSignal(m, c, Int(p, 0), Int(p, 1), Int(p, 2));
+    const auto sd = cached::RollingStd(m, c, Int(p, 1));
+    strength::Fill(m, targets, WarmupBars(p), out, [&](std::size_t t, int8_t side) {
+      return side * ((*line)[t] - (*signal)[t]) / (strength::kMacdScale * (*sd)[t]);
+    });
+  }
+
+  // The line is first defined at slow - 1; its EMA, the signal, `signal` - 1 bars later.
+  std::size_t WarmupBars(const ParamValues& p) const override {
+    return static_cast<std::size_t>(Int(p, 1) + Int(p, 2) - 2);
   }
 };
 

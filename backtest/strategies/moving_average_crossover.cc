@@ -1,12 +1,14 @@
 #include "backtest/strategies/cached_indicators.h"
 #include "backtest/strategies/seed_strategy.h"
 #include "backtest/strategies/signal_rules.h"
+#include "backtest/strategies/signal_strength.h"
 
 namespace qf {
 
 namespace {
 
-// Long while the fast average is above the slow one, short while below.
+// Long while the fast average is above the slow one, short while below. Strength:
+// |fast - slow| / (kCrossoverScale * population std of the close over `slow` bars).
 class MovingAverageCrossover final : public SeedStrategy {
  public:
   using Average = cached::Series (*)(const Market&, IndicatorCache&, int);
@@ -43,6 +45,21 @@ class MovingAverageCrossover final : public SeedStrategy {
                                     std::size_t begin, std::span<int8_t> out, int8_t&) {
       rules::Crossover(fast->data(), slow->data(), begin, out);
     });
+  }
+
+  void Strengths(const Market& m, const ParamValues& p, IndicatorCache& c,
+                 std::span<const int8_t> targets, std::span<double> out) const override {
+    const auto fast = average_(m, c, Int(p, 0));
+    const auto slow = average_(m, c, Int(p, 1));
+    const auto sd = cached::RollingStd(m, c, Int(p, 1));
+    strength::Fill(m, targets, WarmupBars(p), out, [&](std::size_t t, int8_t side) {
+      return side * ((*fast)[t] - (*slow)[t]) / (strength::kCrossoverScale * (*sd)[t]);
+    });
+  }
+
+  // The slow average (and the std) is first defined at slow - 1 > fast - 1.
+  std::size_t WarmupBars(const ParamValues& p) const override {
+    return static_cast<std::size_t>(Int(p, 1) - 1);
   }
 
  private:

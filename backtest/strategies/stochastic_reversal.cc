@@ -1,13 +1,15 @@
 #include "backtest/strategies/cached_indicators.h"
 #include "backtest/strategies/seed_strategy.h"
 #include "backtest/strategies/signal_rules.h"
+#include "backtest/strategies/signal_strength.h"
 
 namespace qf {
 
 namespace {
 
 // Long when %K is oversold and above %D (turning up), exit when %K is overbought;
-// short symmetrically.
+// short symmetrically. Strength: long (lower - %K) / lower, short
+// (%K - upper) / (100 - upper).
 class StochasticReversal final : public SeedStrategy {
  public:
   StochasticReversal()
@@ -38,6 +40,20 @@ class StochasticReversal final : public SeedStrategy {
         out[i] = pos;
       }
     });
+  }
+
+  void Strengths(const Market& m, const ParamValues& p, IndicatorCache& c,
+                 std::span<const int8_t> targets, std::span<double> out) const override {
+    const auto k = cached::StochK(m, c, Int(p, 0));
+    const double lower = p[2], upper = p[3];
+    strength::Fill(m, targets, WarmupBars(p), out, [&](std::size_t t, int8_t side) {
+      return side > 0 ? (lower - (*k)[t]) / lower : ((*k)[t] - upper) / (100.0 - upper);
+    });
+  }
+
+  // %K is first defined at k_period - 1, %D (its SMA) d_period - 1 bars later.
+  std::size_t WarmupBars(const ParamValues& p) const override {
+    return static_cast<std::size_t>(Int(p, 0) + Int(p, 1) - 2);
   }
 };
 
