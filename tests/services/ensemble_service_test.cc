@@ -102,9 +102,21 @@ TEST_F(EnsembleServiceTest, PredictOnStoredBarsAndOnGivenBarsAgreeForWindowRules
   EXPECT_EQ(signal, score > 0.1 ? "BUY" : score < -0.1 ? "SELL" : "HOLD");
   r = Post(s, "/ensemble/e/predict", {{"bars", BarsOf(series_[0], series_[0].size() - 60)}});
   ASSERT_EQ(r.status, 200) << r.body;
+  // The same positions and signal; strengths to rounding (the rolling sums start at
+  // another bar).
   const json by_bars = Json(r);
-  for (const char* k : {"signal", "confidence", "score", "members", "version", "as_of"}) {
+  for (const char* k : {"signal", "version", "as_of", "num_models"}) {
     EXPECT_EQ(by_bars[k], by_symbol[k]) << k;
+  }
+  for (const char* k : {"confidence", "score"}) {
+    EXPECT_NEAR(by_bars[k].get<double>(), by_symbol[k].get<double>(), 1e-12) << k;
+  }
+  ASSERT_EQ(by_bars["members"].size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const json &a = by_bars["members"][i], &b = by_symbol["members"][i];
+    EXPECT_EQ(a["position"], b["position"]);
+    EXPECT_EQ(a["id"], b["id"]);
+    EXPECT_NEAR(a["strength"].get<double>(), b["strength"].get<double>(), 1e-12);
   }
 }
 
