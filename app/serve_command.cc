@@ -298,6 +298,10 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
                       ? o.io_threads
                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
   if (const char* token = std::getenv("QUANTFARM_API_TOKEN")) ho.api_token = token;
+  // A prediction changes nothing: open like a GET.
+  ho.open_post = [](std::string_view path) {
+    return path.starts_with("/ensemble/") && path.ends_with("/predict");
+  };
   const serve::RouteTable lookup = routes;
   serve::HttpServer server(
       ho, routes,

@@ -365,7 +365,9 @@ class Session : public std::enable_shared_from_this<Session> {
           "malformed request target '" + Clip(View(message.target())) + "'"));
     }
     const std::string& token = server_.options_.api_token;
+    const auto& open_post = server_.options_.open_post;
     if (!token.empty() && IsMutating(method) &&
+        !(method == "POST" && open_post && open_post(target->path)) &&
         !HasBearerToken(View(message[http::field::authorization]), token)) {
       route_label_ = "unauthorized";
       services::Response response = ErrorResponse(

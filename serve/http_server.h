@@ -33,6 +33,9 @@ struct HttpServerOptions {
   // When not empty, POST, PUT, DELETE and PATCH need "Authorization: Bearer <api_token>"
   // (401 otherwise, before routing); other methods are open.
   std::string api_token;
+  // Optional: POSTs of these (decoded) paths that change nothing are open too, e.g. a
+  // prediction. Called on io threads; must be thread-safe.
+  std::function<bool(std::string_view path)> open_post;
 };
 
 // An HTTP/1.1 server (keep-alive; pipelined requests are answered one at a time, in

@@ -220,13 +220,21 @@ assert json.load(open('answer.json')) == json.load(open('cli_backtest.json'))
 expect_contains cli_backtest.txt "best member by in-sample Sharpe"
 curl -s "$url/ensemble" > list_before.json
 
-# --- ensembles survive a restart of the job
+# --- ensembles survive a restart of the job; with a token, changes need it, predicts not
 "$QF" ctl --url "$url" shutdown > /dev/null
 wait "$PID" || fail "serve did not exit cleanly"
+export QUANTFARM_API_TOKEN=s3cret
+MPIRUN+=(-x QUANTFARM_API_TOKEN)
 start_serve serve2.out
 curl -s "$url/ensemble" > list_after.json
 cmp -s list_before.json list_after.json || fail "ensembles changed across a restart"
 expect_code 200 POST /ensemble/swap/predict '{"symbol": "AAA"}' '"version":21'
-"$QF" ctl --url "$url" shutdown > /dev/null
+expect_code 401 POST /ensemble/swap/members '{"strategy": "ema_crossover"}' "Authorization: Bearer"
+expect_code 401 DELETE /ensemble/swap "" "Authorization: Bearer"
+curl -s "$url/ensemble" > list_token.json
+cmp -s list_before.json list_token.json || fail "a refused (401) change changed the ensembles"
+code=$(curl -s -o answer.json -w '%{http_code}' -X DELETE -H "Authorization: Bearer s3cret" "$url/ensemble/cli")
+[ "$code" = 200 ] || { cat answer.json; fail "DELETE with the token answered $code"; }
+"$QF" ctl --url "$url" --token s3cret shutdown > /dev/null
 wait "$PID" || fail "serve did not exit cleanly"
 echo "ensemble_test: ok"

@@ -108,7 +108,7 @@ replicas=$(query 'quantfarm_service_replicas{service="screener",job="quantfarm"}
 [[ "$replicas" =~ ^[0-9]+$ ]] && [ "$replicas" -ge 1 ] ||
   fail "quantfarm_service_replicas{service=\"screener\"} through Prometheus: $replicas"
 services=$(query 'count(quantfarm_service_replicas{job="quantfarm"} >= 1)')
-[ "$services" = 3 ] || fail "services with replicas through Prometheus: $services (expected 3)"
+[ "$services" = 4 ] || fail "services with replicas through Prometheus: $services (expected 4)"
 echo "through Prometheus: screener replicas $replicas, services with replicas $services"
 
 # Stop Prometheus (by pid), then serve gracefully.

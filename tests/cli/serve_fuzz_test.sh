@@ -41,7 +41,7 @@ jq_py() {  # jq_py FILE EXPR: prints EXPR over the JSON document j in FILE
 store_sum=$(sha256sum quantfarm.h5)
 port=$(free_port)
 url="http://127.0.0.1:$port"
-"${MPIRUN[@]}" -np 3 "$QF" serve --port "$port" --replicas-per-worker 3 --max-workers 0 \
+"${MPIRUN[@]}" -np 3 "$QF" serve --port "$port" --replicas-per-worker 4 --max-workers 0 \
   > serve.out 2>&1 &
 serve_pid=$!
 wait_serve "$url" "$serve_pid" serve.out
@@ -55,16 +55,16 @@ for _ in $(seq 1 100); do
 done
 [ "${#ranks[@]}" -eq 3 ] || fail "expected 3 rank processes under mpirun, found ${#ranks[@]}"
 
-# Two replicas of each service: 6 replicas over 2 ranks x 3 slots, so both ranks serve.
-for svc in algorunner screener tickscrawler; do
+# Two replicas of each service: 8 replicas over 2 ranks x 4 slots, so both ranks serve.
+for svc in algorunner screener tickscrawler ensemble; do
   curl -sf -X POST "$url/api/cluster/scale" -d "{\"service\": \"$svc\", \"replicas\": 2}" \
     > /dev/null || fail "cannot scale $svc"
 done
-placed() {  # status.json -> "ok" when both ranks host 3 replicas and each service has 2
+placed() {  # status.json -> "ok" when both ranks host 4 replicas and each service has 2
   jq_py "$1" "'ok' if j['ranks'] == 3 and j['spawned_workers'] == 0 and
-    sorted((w['name'], w['replicas']) for w in j['workers']) == [('rank 1', 3), ('rank 2', 3)]
+    sorted((w['name'], w['replicas']) for w in j['workers']) == [('rank 1', 4), ('rank 2', 4)]
     and all(s['replicas'] == 2 and s['target_replicas'] == 2 for s in j['services'].values())
-    and len(j['services']) == 3 else 'no'"
+    and len(j['services']) == 4 else 'no'"
 }
 for _ in $(seq 1 100); do
   curl -sf "$url/status" > status.json && [ "$(placed status.json)" = ok ] && break
@@ -120,11 +120,16 @@ assert set(runs) == accepted, ("runs recorded but not accepted: %s; accepted but
 assert all(s == "finished" for s in runs.values()), sorted(set(runs.values()))
 names = {n for (n,) in db.execute("SELECT name FROM screener_filters")}
 assert names == set(fuzz["filters"]), (sorted(names), fuzz["filters"])
-print("registry: %d run(s) and %d filter(s), each from an accepted request"
-      % (len(runs), len(names)))
+ensembles = {n for (n,) in db.execute("SELECT name FROM ensembles")}
+assert ensembles == set(fuzz["ensembles"]), (sorted(ensembles), fuzz["ensembles"])
+members = db.execute("SELECT count(*) FROM ensemble_members WHERE ensemble NOT IN "
+                     "(SELECT name FROM ensembles)").fetchone()[0]
+assert members == 0, "%d member(s) of no ensemble" % members
+print("registry: %d run(s), %d filter(s) and %d ensemble(s), each from an accepted request"
+      % (len(runs), len(names), len(ensembles)))
 PY
 else
-  [ "$(jq_py fuzz.json "len(j['run_ids']) + len(j['filters'])")" = 0 ] ||
+  [ "$(jq_py fuzz.json "len(j['run_ids']) + len(j['filters']) + len(j['ensembles'])")" = 0 ] ||
     problem "requests were accepted but no registry exists"
 fi
 

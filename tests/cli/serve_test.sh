@@ -20,7 +20,7 @@ export SCREENER_TARGET_REQUESTS=1 SCREENER_SCALE_UP_DELAY=0.5 SCREENER_SCALE_DOW
 export SCREENER_MAX_REPLICAS=4
 "${MPIRUN[@]}" -x SCREENER_TARGET_REQUESTS -x SCREENER_SCALE_UP_DELAY \
   -x SCREENER_SCALE_DOWN_DELAY -x SCREENER_MAX_REPLICAS -np 2 "$QF" serve --port "$port" \
-  --replicas-per-worker 3 --slots 3 > serve.out 2>&1 &
+  --replicas-per-worker 4 --slots 3 > serve.out 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do
   curl -sf "$url/health" > health.json 2> /dev/null && break

@@ -469,6 +469,63 @@ def gen_no_query(rng, v, state):
     return rand_query(rng, [], None) if rng.random() < 0.3 else ""
 
 
+ENSEMBLE_NAMES = ["fz1", "fz2", "fz3"]
+
+
+def rand_member(rng, v):
+    algo = rng.choice(v.algorithms)
+    params = {}
+    for p in algo.get("parameters", []):
+        if rng.random() < 0.6:
+            continue
+        lo, hi = p.get("min", 0), p.get("max", 1)
+        if p.get("type") == "int":
+            params[p["name"]] = pick(rng, [rng.randint(int(lo), int(hi)), int(lo), int(hi)],
+                                     [int(lo) - 1, int(hi) + 1, lo + 0.5, str(lo)], 0.9)
+        else:
+            params[p["name"]] = pick(rng, [lo + (hi - lo) * rng.random(), lo, hi],
+                                     [lo - 1, hi * 2 + 1, "1"], 0.9)
+    member = {"strategy": pick(rng, [algo["id"]], ["nope", "", 7], 0.95), "params": params}
+    if rng.random() < 0.3:
+        member["weight"] = pick(rng, [0, 1, 2.5], [-1, 1e9, "x"])
+    return member
+
+
+def gen_ensemble_deploy(rng, v, state):
+    body = {"ensemble_name": pick(rng, ENSEMBLE_NAMES, ["", "deploy", "a b", "x" * 65, 5]),
+            "members": [rand_member(rng, v) for _ in range(pick(rng, [1, 2, 3], [0, 65]))]}
+    extra = {"voting": lambda: pick(rng, ["hard", "soft"], ["median", 1]),
+             "threshold": lambda: pick(rng, [0, 0.3, 1], [-0.1, 1.5, "x"]),
+             "weighting": lambda: pick(rng, ["equal", "sharpe"], ["x"]),
+             "symbol": lambda: v.symbol(rng),
+             "timeframe": lambda: pick(rng, ["1d"], TIMEFRAMES, 0.7),
+             "in_sample": lambda: pick(rng, [0.5, 0.7], [0, 1, -1])}
+    for key in rng.sample(sorted(extra), rng.randrange(0, 4)):
+        body[key] = extra[key]()
+    return body
+
+
+def gen_ensemble_member(rng, v, state):
+    if rng.random() < 0.2:
+        return {"members": [rand_member(rng, v) for _ in range(pick(rng, [1, 2], [0, 65]))]}
+    return rand_member(rng, v)
+
+
+def gen_predict(rng, v, state):
+    r = rng.random()
+    if r < 0.6:
+        return {"symbol": v.symbol(rng)}
+    if r < 0.7:
+        return {"features": {"rsi": 30}}
+    t, bars = 946857600, []
+    for _ in range(pick(rng, [30, 80], [0, 1, 5])):
+        t += pick(rng, [86400], [0, -86400])
+        c = pick(rng, [100 + rng.random()], [-1, 0, "x"])
+        bars.append({"time": pick(rng, [t], ["2001-01-01", "x", None]), "open": c, "high": c,
+                     "low": c, "close": c, "volume": pick(rng, [1000], [-1, "v"])})
+    return {"bars": bars}
+
+
 # (method, path, body generator or None, query generator)
 API_ROUTES = [
     ("POST", "/api/screener/screen", gen_screen, gen_no_query),
@@ -484,9 +541,15 @@ API_ROUTES = [
     ("GET", "/api/tickscrawler/status", None, gen_no_query),
     ("GET", "/api/tickscrawler/sources", None, gen_no_query),
     ("POST", "/api/tickscrawler/crawl", gen_crawl, gen_no_query),
+    ("POST", "/ensemble/deploy", gen_ensemble_deploy, gen_no_query),
+    ("POST", "/ensemble/fz1/predict", gen_predict, gen_no_query),
+    ("POST", "/ensemble/fz1/members", gen_ensemble_member, gen_no_query),
+    ("DELETE", "/ensemble/fz1/members/2", None, gen_no_query),
+    ("GET", "/ensemble", None, gen_no_query),
+    ("GET", "/ensemble/fz1/backtest", None, gen_historical_query),
 ]
 # How often each route is picked: the POST routes with bodies the most.
-API_WEIGHTS = [18, 12, 2, 2, 2, 18, 6, 4, 1, 14, 1, 1, 12]
+API_WEIGHTS = [18, 12, 2, 2, 2, 18, 6, 4, 1, 14, 1, 1, 12, 10, 10, 5, 2, 1, 2]
 
 
 def enc(text):
@@ -698,6 +761,7 @@ class ApiState:
         self.allowed = {int(s) for s in args.allowed_status.split(",") if s}
         self.run_ids = []
         self.filters = set()
+        self.ensembles = set()
         self.crawls_accepted = 0
         self.stops_accepted = 0
         self.counts = {}  # "METHOD path" -> {status: n}
@@ -768,6 +832,8 @@ def check_answer(state, method, path, target, payload, status, headers, body):
                 state.crawls_accepted += 1
             elif path == "/api/algorunner/stop":
                 state.stops_accepted += 1
+            elif path == "/ensemble/deploy":
+                state.ensembles.add(doc.get("name"))
     return doc
 
 
@@ -914,6 +980,7 @@ def run_api(args):
             json.dump({"requests": state.sent, "answered": total, "seconds": elapsed,
                        "by_status": by_status, "by_route": state.counts,
                        "run_ids": state.run_ids, "filters": sorted(state.filters),
+                       "ensembles": sorted(state.ensembles),
                        "crawls_accepted": state.crawls_accepted,
                        "stops_accepted": state.stops_accepted,
                        "failures": state.failures}, f, indent=1)
