@@ -279,9 +279,10 @@ Response EnsembleService::DeployFromExperiment(const Request& request) {
 std::shared_ptr<const EnsembleService::Compiled> EnsembleService::Current(
     const std::string& name) {
   EnsembleStore store(Registry());
-  const std::optional<int64_t> version = store.Version(name);
+  const std::optional<EnsembleStore::Stamp> stamp = store.CurrentStamp(name);
   const auto it = compiled_.find(name);
-  if (version && it != compiled_.end() && it->second->stored.version == *version) {
+  if (stamp && it != compiled_.end() &&
+      *stamp == EnsembleStore::Stamp{it->second->stored.deployment, it->second->stored.version}) {
     return it->second;
   }
   std::optional<StoredEnsemble> e = store.Find(name);  // one snapshot: version + members

@@ -78,7 +78,8 @@ class EnsembleService : public Service {
   Response Backtest(const std::string& name, const Request& request);
 
   SqliteDb& Registry();
-  // The current version of `name`, from the cache when the stored version is the same.
+  // The current version of `name`, from the cache when its stamp (deployment and
+  // version) is the stored one.
   std::shared_ptr<const Compiled> Current(const std::string& name);
   // Stored members for `e`, weighted and with Sharpes measured on e.symbol.
   std::vector<StoredEnsembleMember> Prepare(const StoredEnsemble& e,

@@ -1,5 +1,7 @@
 #include "storage/ensemble_store.h"
 
+#include <random>
+
 #include "storage/algorithm_run_log.h"
 
 namespace qf {
@@ -8,7 +10,7 @@ namespace {
 
 constexpr const char* kSelectEnsemble =
     "SELECT name, voting, threshold, weighting, symbol, timeframe, in_sample, experiment, "
-    "version, created_at, updated_at FROM ensembles";
+    "version, created_at, updated_at, deployment FROM ensembles";
 
 StoredEnsemble ReadEnsemble(Statement& s) {
   StoredEnsemble e;
@@ -23,6 +25,7 @@ StoredEnsemble ReadEnsemble(Statement& s) {
   e.version = s.ColumnInt(8);
   e.created_at = s.ColumnText(9);
   e.updated_at = s.ColumnText(10);
+  e.deployment = s.ColumnInt(11);
   return e;
 }
 
@@ -102,12 +105,14 @@ StoredEnsemble EnsembleStore::Create(const StoredEnsemble& ensemble) {
   const int64_t next = InsertMembers(db_, ensemble.name, ensemble.members, 1);
   Statement s(db_,
               "INSERT INTO ensembles(name, voting, threshold, weighting, symbol, timeframe, "
-              "in_sample, experiment, version, next_member, created_at, updated_at) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)");
+              "in_sample, experiment, version, next_member, created_at, updated_at, "
+              "deployment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)");
   s.BindText(1, ensemble.name).BindText(2, ensemble.voting).BindDouble(3, ensemble.threshold);
   s.BindText(4, ensemble.weighting).BindText(5, ensemble.symbol);
   s.BindText(6, ensemble.timeframe).BindDouble(7, ensemble.in_sample);
   s.BindText(8, ensemble.experiment).BindInt(9, next).BindText(10, now).BindText(11, now);
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  s.BindInt(12, static_cast<int64_t>(rng() >> 2));
   s.Step();
   StoredEnsemble out = *FindLocked(ensemble.name);
   tx.Commit();
@@ -135,11 +140,11 @@ std::optional<StoredEnsemble> EnsembleStore::Find(const std::string& name) {
   return out;
 }
 
-std::optional<int64_t> EnsembleStore::Version(const std::string& name) {
-  Statement s(db_, "SELECT version FROM ensembles WHERE name = ?");
+std::optional<EnsembleStore::Stamp> EnsembleStore::CurrentStamp(const std::string& name) {
+  Statement s(db_, "SELECT deployment, version FROM ensembles WHERE name = ?");
   s.BindText(1, name);
   if (!s.Step()) return std::nullopt;
-  return s.ColumnInt(0);
+  return Stamp{s.ColumnInt(0), s.ColumnInt(1)};
 }
 
 StoredEnsemble EnsembleStore::AddMembers(const std::string& name,

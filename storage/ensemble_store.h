@@ -33,6 +33,7 @@ struct StoredEnsemble {
   double in_sample = 0.7;
   std::string experiment;  // deployed from this experiment ("" none)
   int64_t version = 1;     // 1 at deploy, +1 at every member change
+  int64_t deployment = 0;  // random at each deploy: tells a redeployed name apart
   std::string created_at;  // "YYYY-MM-DDTHH:MM:SSZ" (UTC)
   std::string updated_at;
   std::vector<StoredEnsembleMember> members;  // by id
@@ -67,8 +68,14 @@ class EnsembleStore {
   // Every ensemble at its current version, by name.
   std::vector<StoredEnsemble> List();
   std::optional<StoredEnsemble> Find(const std::string& name);
-  // The current version alone (one indexed read); nullopt when there is no such one.
-  std::optional<int64_t> Version(const std::string& name);
+  // What identifies the current members: the deployment and its version (one indexed
+  // read); nullopt when there is no such ensemble. Equal stamps, equal members.
+  struct Stamp {
+    int64_t deployment = 0;
+    int64_t version = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+  std::optional<Stamp> CurrentStamp(const std::string& name);
   // Adds `members` (not empty) as the next version and returns it. kNotFound.
   StoredEnsemble AddMembers(const std::string& name,
                             const std::vector<StoredEnsembleMember>& members);

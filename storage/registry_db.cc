@@ -84,6 +84,7 @@ CREATE TABLE ensembles(
   in_sample REAL NOT NULL,
   experiment TEXT NOT NULL,
   version INTEGER NOT NULL CHECK (version >= 1),
+  deployment INTEGER NOT NULL,
   next_member INTEGER NOT NULL,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL);

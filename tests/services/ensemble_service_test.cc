@@ -205,6 +205,19 @@ TEST_F(EnsembleServiceTest, EveryReplicaAnswersWithTheCurrentVersion) {
   ASSERT_EQ(p["members"].size(), 2u);
   EXPECT_EQ(p["members"][0]["id"], 2);
   ASSERT_EQ(Call(b, "DELETE", "/ensemble/e").status, 200);
+  // Deleted and deployed again: version 1 again with other members. a, which cached
+  // version 1 of the first deployment, answers with the new members.
+  ASSERT_EQ(Post(a, "/ensemble/deploy", Deploy("f")).status, 201);
+  EXPECT_EQ(Json(Post(a, "/ensemble/f/predict", body))["members"].size(), 2u);
+  ASSERT_EQ(Call(b, "DELETE", "/ensemble/f").status, 200);
+  ASSERT_EQ(Post(b, "/ensemble/deploy",
+                 {{"ensemble_name", "f"}, {"members", {{{"strategy", "macd_signal"}}}}})
+                .status,
+            201);
+  p = Json(Post(a, "/ensemble/f/predict", body));
+  EXPECT_EQ(p["version"], 1);
+  ASSERT_EQ(p["members"].size(), 1u);
+  EXPECT_EQ(p["members"][0]["strategy"], "macd_signal");
   ExpectError(Post(a, "/ensemble/e/predict", body), 404, "not_found", "no ensemble named 'e'");
   ExpectError(Call(a, "DELETE", "/ensemble/e/members/2"), 404, "not_found", "no ensemble");
 }

@@ -78,8 +78,9 @@ TEST_F(EnsembleStoreTest, CreateFindListAndVersions) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].name, "a");
   EXPECT_EQ(all[1].name, "b");
-  EXPECT_EQ(store.Version("b"), 1);
-  EXPECT_FALSE(store.Version("zz").has_value());
+  EXPECT_EQ(store.CurrentStamp("b")->version, 1);
+  EXPECT_EQ(store.CurrentStamp("b")->deployment, made.deployment);
+  EXPECT_FALSE(store.CurrentStamp("zz").has_value());
   EXPECT_FALSE(store.Find("zz").has_value());
 
   StoredEnsembleMember sharp = Member("ema_crossover");
@@ -94,7 +95,7 @@ TEST_F(EnsembleStoreTest, CreateFindListAndVersions) {
   EXPECT_EQ(removed.members.size(), 2u);
   // Ids are never reused: the next member after removing 3 is 4.
   EXPECT_EQ(store.AddMembers("b", {Member("macd_signal")}).members.back().id, 4);
-  EXPECT_EQ(store.Version("b"), 4);
+  EXPECT_EQ(store.CurrentStamp("b")->version, 4);
   EXPECT_EQ(store.Find("a")->version, 1);  // other ensembles untouched
 }
 
@@ -133,13 +134,17 @@ TEST_F(EnsembleStoreTest, RefusedChangesWriteNothing) {
 TEST_F(EnsembleStoreTest, RemoveDeletesTheMembersToo) {
   SqliteDb db = OpenRegistry(path_, OpenMode::kReadWriteCreate);
   EnsembleStore store(db);
-  store.Create(Ensemble("e"));
+  const int64_t first = store.Create(Ensemble("e")).deployment;
   EXPECT_TRUE(store.Remove("e"));
   EXPECT_FALSE(store.Remove("e"));
   EXPECT_FALSE(store.Find("e").has_value());
   EXPECT_EQ(db.QueryInt("SELECT count(*) FROM ensemble_members"), 0);
-  // The name can be deployed again, numbering its members from 1.
-  EXPECT_EQ(store.Create(Ensemble("e")).members[0].id, 1);
+  // The name can be deployed again, numbering its members from 1, at version 1 of
+  // another deployment (so a replica's cached version 1 is not taken for it).
+  const StoredEnsemble again = store.Create(Ensemble("e"));
+  EXPECT_EQ(again.members[0].id, 1);
+  EXPECT_EQ(again.version, 1);
+  EXPECT_NE(again.deployment, first);
 }
 
 TEST_F(EnsembleStoreTest, SurvivesReopeningAndAnOlderRegistryReadsAsEmpty) {
