@@ -51,8 +51,8 @@ struct EnsembleOptions {
 
 // Sends `method path` with `body` to a service over the options' files; throws
 // std::runtime_error with the service's error detail for an answer other than 2xx.
-ordered_json Call(const EnsembleOptions& o, const std::string& method, const std::string& path,
-                  const std::string& body = "") {
+ordered_json Call(const EnsembleOptions& o, const std::string& method,
+                  const std::string& path, const std::string& body = "") {
   services::ServicesConfig config = services::ServicesConfigFromEnvironment();
   config.registry = o.registry;
   if (!o.store.store.empty()) config.store = o.store.store;
@@ -77,16 +77,19 @@ void PrintEnsemble(const ordered_json& e) {
               static_cast<long long>(e["version"].get<int64_t>()),
               e["voting"].get<std::string>().c_str(), e["threshold"].get<double>(),
               e["weighting"].get<std::string>().c_str(),
-              e["symbol"].is_string() ? (", symbol " + e["symbol"].get<std::string>()).c_str()
-                                      : "");
+              e["symbol"].is_string()
+                  ? (", symbol " + e["symbol"].get<std::string>()).c_str()
+                  : "");
   std::vector<std::vector<std::string>> rows = {
       {"id", "strategy", "params", "weight", "sharpe", "source"}};
   for (const auto& m : e["members"]) {
     char weight[32], sharpe[32] = "-";
     std::snprintf(weight, sizeof weight, "%.4g", m["weight"].get<double>());
-    if (m["sharpe"].is_number()) std::snprintf(sharpe, sizeof sharpe, "%.4f", m["sharpe"].get<double>());
-    rows.push_back({std::to_string(m["id"].get<int64_t>()), m["strategy"].get<std::string>(),
-                    m["params"].dump(), weight, sharpe, m["source"].get<std::string>()});
+    if (m["sharpe"].is_number())
+      std::snprintf(sharpe, sizeof sharpe, "%.4f", m["sharpe"].get<double>());
+    rows.push_back({std::to_string(m["id"].get<int64_t>()),
+                    m["strategy"].get<std::string>(), m["params"].dump(), weight, sharpe,
+                    m["source"].get<std::string>()});
   }
   std::cout << TextTable(rows);
 }
@@ -107,7 +110,8 @@ ordered_json MemberFromFlag(const std::string& text) {
   ordered_json m;
   m["strategy"] = text.substr(0, colon);
   if (colon != std::string::npos) {
-    const ordered_json params = ordered_json::parse(text.substr(colon + 1), nullptr, false);
+    const ordered_json params =
+        ordered_json::parse(text.substr(colon + 1), nullptr, false);
     if (params.is_discarded()) {
       throw std::invalid_argument("--member '" + text +
                                   "': the parameters after ':' must be a JSON object");
@@ -119,8 +123,9 @@ ordered_json MemberFromFlag(const std::string& text) {
 
 void Deploy(const EnsembleOptions& o) {
   if (o.experiment.empty() == o.members.empty()) {
-    throw std::invalid_argument("give --experiment NAME (its top evaluations) or --member "
-                                "STRATEGY[:PARAMS] (one or more), not both");
+    throw std::invalid_argument(
+        "give --experiment NAME (its top evaluations) or --member "
+        "STRATEGY[:PARAMS] (one or more), not both");
   }
   ordered_json body;
   body["ensemble_name"] = o.name;
@@ -136,9 +141,10 @@ void Deploy(const EnsembleOptions& o) {
   if (!o.weighting.empty()) body["weighting"] = o.weighting;
   if (!o.symbol.empty()) body["symbol"] = o.symbol;
   if (o.in_sample > 0) body["in_sample"] = o.in_sample;
-  Print(o, Call(o, "POST",
-                o.experiment.empty() ? "/ensemble/deploy" : "/ensemble/deploy-pbt-survivors",
-                body.dump()));
+  Print(o,
+        Call(o, "POST",
+             o.experiment.empty() ? "/ensemble/deploy" : "/ensemble/deploy-pbt-survivors",
+             body.dump()));
 }
 
 void List(const EnsembleOptions& o) {
@@ -156,10 +162,11 @@ void List(const EnsembleOptions& o) {
   for (const auto& e : answer["ensembles"]) {
     char threshold[32];
     std::snprintf(threshold, sizeof threshold, "%g", e["threshold"].get<double>());
-    rows.push_back({e["name"].get<std::string>(), std::to_string(e["version"].get<int64_t>()),
-                    e["voting"].get<std::string>(), threshold, e["weighting"].get<std::string>(),
-                    std::to_string(e["num_models"].get<int64_t>()),
-                    e["experiment"].is_string() ? e["experiment"].get<std::string>() : "-"});
+    rows.push_back(
+        {e["name"].get<std::string>(), std::to_string(e["version"].get<int64_t>()),
+         e["voting"].get<std::string>(), threshold, e["weighting"].get<std::string>(),
+         std::to_string(e["num_models"].get<int64_t>()),
+         e["experiment"].is_string() ? e["experiment"].get<std::string>() : "-"});
   }
   std::cout << TextTable(rows);
 }
@@ -182,25 +189,29 @@ void Predict(const EnsembleOptions& o) {
   } else {
     body["symbol"] = o.store.symbol;
   }
-  const ordered_json answer = Call(o, "POST", "/ensemble/" + o.name + "/predict", body.dump());
+  const ordered_json answer =
+      Call(o, "POST", "/ensemble/" + o.name + "/predict", body.dump());
   if (o.json) {
     std::cout << answer.dump(2) << "\n";
     return;
   }
-  std::printf("%s (confidence %.4f, score %.4f) from %lld %s votes of version %lld as of %s\n",
-              answer["signal"].get<std::string>().c_str(), answer["confidence"].get<double>(),
-              answer["score"].get<double>(),
-              static_cast<long long>(answer["num_models"].get<int64_t>()),
-              answer["voting_method"].get<std::string>().c_str(),
-              static_cast<long long>(answer["version"].get<int64_t>()),
-              answer["as_of"].get<std::string>().c_str());
-  std::vector<std::vector<std::string>> rows = {{"id", "strategy", "vote", "strength", "weight"}};
+  std::printf(
+      "%s (confidence %.4f, score %.4f) from %lld %s votes of version %lld as of %s\n",
+      answer["signal"].get<std::string>().c_str(), answer["confidence"].get<double>(),
+      answer["score"].get<double>(),
+      static_cast<long long>(answer["num_models"].get<int64_t>()),
+      answer["voting_method"].get<std::string>().c_str(),
+      static_cast<long long>(answer["version"].get<int64_t>()),
+      answer["as_of"].get<std::string>().c_str());
+  std::vector<std::vector<std::string>> rows = {
+      {"id", "strategy", "vote", "strength", "weight"}};
   for (const auto& m : answer["members"]) {
     char strength[32], weight[32];
     std::snprintf(strength, sizeof strength, "%.4f", m["strength"].get<double>());
     std::snprintf(weight, sizeof weight, "%.4g", m["weight"].get<double>());
-    rows.push_back({std::to_string(m["id"].get<int64_t>()), m["strategy"].get<std::string>(),
-                    m["vote"].get<std::string>(), strength, weight});
+    rows.push_back({std::to_string(m["id"].get<int64_t>()),
+                    m["strategy"].get<std::string>(), m["vote"].get<std::string>(),
+                    strength, weight});
   }
   std::cout << TextTable(rows);
 }
@@ -222,7 +233,8 @@ void AddMember(const EnsembleOptions& o) {
 
 void AddEnsembleCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "ensemble", "voting ensembles of strategies, as the REST API's /ensemble serves them");
+      "ensemble",
+      "voting ensembles of strategies, as the REST API's /ensemble serves them");
   cmd->require_subcommand(1);
   auto o = std::make_shared<EnsembleOptions>();
   const auto common = [&o](CLI::App* sub) {
@@ -234,15 +246,19 @@ void AddEnsembleCommand(CLI::App& app) {
       "deploy", "deploy an ensemble: an experiment's top evaluations or given members");
   common(deploy);
   deploy->add_option("--name", o->name, "ensemble name")->required();
-  deploy->add_option("--experiment", o->experiment, "take the members from this experiment");
+  deploy->add_option("--experiment", o->experiment,
+                     "take the members from this experiment");
   deploy->add_option("--top", o->top, "how many of its best evaluations (default 5)")
       ->check(CLI::Range(1, 64));
-  deploy->add_option("--member", o->members,
-                     "a member: STRATEGY or STRATEGY:{\"param\": value, ...} (repeatable)");
-  deploy->add_option("--voting", o->voting, "hard or soft (default $SERVE_VOTING or soft)");
-  deploy->add_option("--threshold", o->threshold,
-                     "soft voting's BUY/SELL threshold in [0, 1] (default $SERVE_THRESHOLD "
-                     "or 0.7)");
+  deploy->add_option(
+      "--member", o->members,
+      "a member: STRATEGY or STRATEGY:{\"param\": value, ...} (repeatable)");
+  deploy->add_option("--voting", o->voting,
+                     "hard or soft (default $SERVE_VOTING or soft)");
+  deploy->add_option(
+      "--threshold", o->threshold,
+      "soft voting's BUY/SELL threshold in [0, 1] (default $SERVE_THRESHOLD "
+      "or 0.7)");
   deploy->add_option("--weighting", o->weighting,
                      "equal (default) or sharpe (each member's in-sample Sharpe)");
   deploy->add_option("--symbol", o->symbol,
@@ -265,13 +281,15 @@ void AddEnsembleCommand(CLI::App& app) {
   remove->add_option("name", o->name, "ensemble name")->required();
   remove->callback([o] { Print(*o, Call(*o, "DELETE", "/ensemble/" + o->name)); });
 
-  auto* predict = cmd->add_subcommand("predict", "the ensemble's signal at the latest bar");
+  auto* predict =
+      cmd->add_subcommand("predict", "the ensemble's signal at the latest bar");
   common(predict);
   predict->add_option("name", o->name, "ensemble name")->required();
   predict->add_option("--symbol", o->store.symbol, "vote on this symbol's stored bars");
-  predict->add_option("--bars", o->bars_path,
-                      "vote on the bars of this JSON file ([{\"time\", \"open\", \"high\", "
-                      "\"low\", \"close\", \"volume\"}, ...])");
+  predict->add_option(
+      "--bars", o->bars_path,
+      "vote on the bars of this JSON file ([{\"time\", \"open\", \"high\", "
+      "\"low\", \"close\", \"volume\"}, ...])");
   predict->callback([o] { Predict(*o); });
 
   auto* add = cmd->add_subcommand("add-member", "add a member (a new version)");
@@ -279,7 +297,8 @@ void AddEnsembleCommand(CLI::App& app) {
   add->add_option("name", o->name, "ensemble name")->required();
   add->add_option("--strategy", o->strategy, "strategy seed")->required();
   add->add_option("--params", o->params, "JSON parameters (others default)");
-  add->add_option("--weight", o->weight, "its weight (default by the ensemble's weighting)");
+  add->add_option("--weight", o->weight,
+                  "its weight (default by the ensemble's weighting)");
   add->callback([o] { AddMember(*o); });
 
   auto* drop = cmd->add_subcommand("remove-member", "remove a member (a new version)");
@@ -287,7 +306,8 @@ void AddEnsembleCommand(CLI::App& app) {
   drop->add_option("name", o->name, "ensemble name")->required();
   drop->add_option("id", o->id, "member id")->required();
   drop->callback([o] {
-    Print(*o, Call(*o, "DELETE", "/ensemble/" + o->name + "/members/" + std::to_string(o->id)));
+    Print(*o, Call(*o, "DELETE",
+                   "/ensemble/" + o->name + "/members/" + std::to_string(o->id)));
   });
 }
 

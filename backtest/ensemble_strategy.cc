@@ -41,7 +41,8 @@ class FixedTargets final : public SignalGenerator {
 }  // namespace
 
 void CheckEnsemble(const EnsembleSpec& spec) {
-  if (spec.members.empty()) throw std::invalid_argument("an ensemble needs at least one member");
+  if (spec.members.empty())
+    throw std::invalid_argument("an ensemble needs at least one member");
   if (!(spec.threshold >= 0 && spec.threshold <= 1)) {
     throw std::invalid_argument("threshold must be in [0, 1], got " +
                                 std::to_string(spec.threshold));
@@ -99,7 +100,8 @@ EnsembleStrategy::EnsembleStrategy(EnsembleSpec spec, std::string name)
 std::vector<EnsembleDecision> EnsembleStrategy::Decisions(const Market& market,
                                                           IndicatorCache& cache) const {
   std::vector<MemberSeries> series;
-  for (const EnsembleMember& m : spec_.members) series.push_back(MemberVotes(m, market, cache));
+  for (const EnsembleMember& m : spec_.members)
+    series.push_back(MemberVotes(m, market, cache));
   const std::size_t first = EnsembleMinBars(spec_) - 1;
   std::vector<EnsembleDecision> out(market.size());
   std::vector<MemberVote> votes(spec_.members.size());

@@ -66,7 +66,8 @@ class EnsembleStrategy final : public Strategy {
   const EnsembleSpec& spec() const { return spec_; }
 
   // The decision at every bar of `market`.
-  std::vector<EnsembleDecision> Decisions(const Market& market, IndicatorCache& cache) const;
+  std::vector<EnsembleDecision> Decisions(const Market& market,
+                                          IndicatorCache& cache) const;
 
  private:
   EnsembleSpec spec_;

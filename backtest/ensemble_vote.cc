@@ -5,7 +5,9 @@
 
 namespace qf {
 
-const char* VotingName(Voting voting) { return voting == Voting::kHard ? "hard" : "soft"; }
+const char* VotingName(Voting voting) {
+  return voting == Voting::kHard ? "hard" : "soft";
+}
 
 Voting ParseVoting(std::string_view name) {
   if (name == "hard") return Voting::kHard;
@@ -18,7 +20,8 @@ const char* SignalName(int8_t signal) {
   return signal > 0 ? "BUY" : (signal < 0 ? "SELL" : "HOLD");
 }
 
-EnsembleDecision Decide(Voting voting, std::span<const MemberVote> votes, double threshold) {
+EnsembleDecision Decide(Voting voting, std::span<const MemberVote> votes,
+                        double threshold) {
   double total = 0;
   for (const MemberVote& v : votes) total += v.weight;
   EnsembleDecision d;

@@ -44,7 +44,8 @@ const char* SignalName(int8_t signal);
 // The decision of `votes` (not empty; weights finite and >= 0, strengths in [0, 1])
 // under `voting`; `threshold` in [0, 1]. Pure; the result depends on the order of
 // `votes` only through floating-point summation order, which is the given order.
-EnsembleDecision Decide(Voting voting, std::span<const MemberVote> votes, double threshold);
+EnsembleDecision Decide(Voting voting, std::span<const MemberVote> votes,
+                        double threshold);
 
 }  // namespace qf
 

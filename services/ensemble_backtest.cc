@@ -52,7 +52,8 @@ EnsembleBacktest RunEnsembleBacktest(const EnsembleSpec& spec, const Market& mar
   }
   const double mine = SegmentSharpe(b.committee, "out_of_sample");
   const double theirs = SegmentSharpe(b.members[b.best_member], "out_of_sample");
-  b.committee_beats_best_member = std::isfinite(mine) && (!std::isfinite(theirs) || mine > theirs);
+  b.committee_beats_best_member =
+      std::isfinite(mine) && (!std::isfinite(theirs) || mine > theirs);
   return b;
 }
 

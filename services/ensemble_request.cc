@@ -27,8 +27,8 @@ EnsembleDefaults EnsembleDefaultsFromEnvironment() {
     char* end = nullptr;
     const double t = std::strtod(v, &end);
     if (end == v || *end != '\0' || !(t >= 0 && t <= 1)) {
-      throw std::invalid_argument(std::string("SERVE_THRESHOLD must be a number in [0, 1], got '") +
-                                  v + "'");
+      throw std::invalid_argument(
+          std::string("SERVE_THRESHOLD must be a number in [0, 1], got '") + v + "'");
     }
     d.threshold = t;
   }
@@ -41,7 +41,8 @@ void CheckEnsembleName(const std::string& name, const std::string& field) {
     ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
   }
   if (!ok) {
-    throw BadRequest("field '" + field + "' must be 1 to 64 characters of A-Z a-z 0-9 _ . -, got '" +
+    throw BadRequest("field '" + field +
+                     "' must be 1 to 64 characters of A-Z a-z 0-9 _ . -, got '" +
                      name.substr(0, 80) + "'");
   }
   if (name == "deploy" || name == "deploy-pbt-survivors") {
@@ -59,25 +60,28 @@ MemberRequest ParseMember(const nlohmann::json& value, const std::string& path) 
     m.Fail("strategy", std::string("is unknown: ") + e.what());
   }
   if (out.strategy->needs_pair()) {
-    m.Fail("strategy", "is " + name +
-                           ", which trades a pair; ensemble members vote on one symbol");
+    m.Fail("strategy",
+           "is " + name + ", which trades a pair; ensemble members vote on one symbol");
   }
   std::vector<std::string> names;
   for (const ParamSpec& p : out.strategy->space().specs()) names.push_back(p.name);
   const nlohmann::json empty = nlohmann::json::object();
   const JsonObjectReader params =
-      m.Has("params") ? m.Object("params", names) : JsonObjectReader(empty, m.PathOf("params"), names);
+      m.Has("params") ? m.Object("params", names)
+                      : JsonObjectReader(empty, m.PathOf("params"), names);
   out.params = ReadStrategyParams(*out.strategy, params);
   out.params_json = ParamsToJson(out.strategy->space(), out.params);
   if (m.Has("weight")) {
     const double w = m.Number("weight");
-    if (!(std::isfinite(w) && w >= 0 && w <= 1e6)) m.Fail("weight", "must be in [0, 1e6]");
+    if (!(std::isfinite(w) && w >= 0 && w <= 1e6))
+      m.Fail("weight", "must be in [0, 1e6]");
     out.weight = w;
   }
   return out;
 }
 
-std::vector<MemberRequest> ParseMembers(const JsonObjectReader& body, const std::string& key) {
+std::vector<MemberRequest> ParseMembers(const JsonObjectReader& body,
+                                        const std::string& key) {
   const nlohmann::json& members = body.At(key);
   if (!members.is_array()) {
     body.Fail(key, "must be an array of members, got " + JsonTypeName(members));
@@ -88,7 +92,8 @@ std::vector<MemberRequest> ParseMembers(const JsonObjectReader& body, const std:
   }
   std::vector<MemberRequest> out;
   for (std::size_t i = 0; i < members.size(); ++i) {
-    out.push_back(ParseMember(members[i], body.PathOf(key) + "[" + std::to_string(i) + "]"));
+    out.push_back(
+        ParseMember(members[i], body.PathOf(key) + "[" + std::to_string(i) + "]"));
   }
   return out;
 }
@@ -103,12 +108,14 @@ void ReadEnsembleSettings(const JsonObjectReader& body, const EnsembleDefaults& 
   }
   out.threshold = body.OptionalNumber("threshold").value_or(defaults.threshold);
   if (!(out.threshold >= 0 && out.threshold <= 1)) {
-    body.Fail("threshold", "must be in [0, 1], got " + nlohmann::json(out.threshold).dump());
+    body.Fail("threshold",
+              "must be in [0, 1], got " + nlohmann::json(out.threshold).dump());
   }
   out.weighting = body.OptionalString("weighting", 16).value_or("equal");
   if (out.weighting != "equal" && out.weighting != "sharpe") {
-    body.Fail("weighting", "must be \"equal\" or \"sharpe\" (each member's in-sample Sharpe), got \"" +
-                               out.weighting + "\"");
+    body.Fail("weighting",
+              "must be \"equal\" or \"sharpe\" (each member's in-sample Sharpe), got \"" +
+                  out.weighting + "\"");
   }
   if (const auto symbol = body.OptionalString("symbol", 32)) out.symbol = *symbol;
   if (const auto tf = body.OptionalString("timeframe", 16)) {
@@ -125,8 +132,9 @@ void ReadEnsembleSettings(const JsonObjectReader& body, const EnsembleDefaults& 
     out.in_sample = f;
   }
   if (out.weighting == "sharpe" && out.symbol.empty()) {
-    throw BadRequest("weighting \"sharpe\" needs field 'symbol': the symbol on which each "
-                     "member's in-sample Sharpe is measured");
+    throw BadRequest(
+        "weighting \"sharpe\" needs field 'symbol': the symbol on which each "
+        "member's in-sample Sharpe is measured");
   }
 }
 
@@ -143,7 +151,8 @@ BarSeries ParsePredictBars(const nlohmann::json& bars) {
   out.Reserve(bars.size());
   for (std::size_t i = 0; i < bars.size(); ++i) {
     const std::string path = "bars[" + std::to_string(i) + "]";
-    const JsonObjectReader b(bars[i], path, {"time", "open", "high", "low", "close", "volume"});
+    const JsonObjectReader b(bars[i], path,
+                             {"time", "open", "high", "low", "close", "volume"});
     const nlohmann::json& time = b.At("time");
     int64_t t = 0;
     if (time.is_number_integer()) {
@@ -157,14 +166,15 @@ BarSeries ParsePredictBars(const nlohmann::json& bars) {
                          JsonTypeName(time));
     }
     if (i > 0 && t <= out.time.back()) {
-      b.Fail("time", "is not after bars[" + std::to_string(i - 1) +
-                         "].time: bars must be sorted by time, oldest first, without repeats");
+      b.Fail("time",
+             "is not after bars[" + std::to_string(i - 1) +
+                 "].time: bars must be sorted by time, oldest first, without repeats");
     }
     const double o = b.Number("open"), h = b.Number("high"), l = b.Number("low"),
                  c = b.Number("close");
     const double v = b.OptionalNumber("volume").value_or(0);
-    for (const auto& [name, x] : {std::pair{"open", o}, {"high", h}, {"low", l}, {"close", c},
-                                  {"volume", v}}) {
+    for (const auto& [name, x] :
+         {std::pair{"open", o}, {"high", h}, {"low", l}, {"close", c}, {"volume", v}}) {
       if (!std::isfinite(x)) b.Fail(name, "must be finite");
     }
     if (!(l <= o && l <= c && o <= h && c <= h)) {

@@ -44,7 +44,8 @@ ordered_json EnsembleJson(const StoredEnsemble& e) {
   j["symbol"] = e.symbol.empty() ? ordered_json(nullptr) : ordered_json(e.symbol);
   j["timeframe"] = e.timeframe;
   j["in_sample"] = e.in_sample;
-  j["experiment"] = e.experiment.empty() ? ordered_json(nullptr) : ordered_json(e.experiment);
+  j["experiment"] =
+      e.experiment.empty() ? ordered_json(nullptr) : ordered_json(e.experiment);
   j["version"] = e.version;
   j["num_models"] = e.members.size();
   j["members"] = ordered_json::array();
@@ -80,7 +81,8 @@ std::vector<Route> EnsembleService::routes() const {
 }
 
 SqliteDb& EnsembleService::Registry() {
-  if (!registry_) registry_.emplace(OpenRegistry(config_.registry, OpenMode::kReadWriteCreate));
+  if (!registry_)
+    registry_.emplace(OpenRegistry(config_.registry, OpenMode::kReadWriteCreate));
   return *registry_;
 }
 
@@ -147,7 +149,8 @@ Response EnsembleService::Dispatch(const Request& request) {
   if (parts.size() == 3 && parts[1] == "members") {
     return method == "DELETE" ? RemoveMember(name, parts[2]) : wrong_method("DELETE");
   }
-  throw NotFound("no route " + path + " (ensemble routes: /ensemble/{name}, "
+  throw NotFound("no route " + path +
+                 " (ensemble routes: /ensemble/{name}, "
                  "/ensemble/{name}/predict, /ensemble/{name}/members[/{id}], "
                  "/ensemble/{name}/backtest)");
 }
@@ -170,7 +173,8 @@ const Market& EnsembleService::StoredMarket(const std::string& symbol,
 std::vector<StoredEnsembleMember> EnsembleService::Prepare(
     const StoredEnsemble& e, const std::vector<MemberRequest>& members,
     const std::vector<std::string>& sources) {
-  const Market* market = e.symbol.empty() ? nullptr : &StoredMarket(e.symbol, e.timeframe);
+  const Market* market =
+      e.symbol.empty() ? nullptr : &StoredMarket(e.symbol, e.timeframe);
   std::vector<StoredEnsembleMember> out;
   for (std::size_t i = 0; i < members.size(); ++i) {
     const MemberRequest& m = members[i];
@@ -188,11 +192,12 @@ std::vector<StoredEnsembleMember> EnsembleService::Prepare(
         if (std::isfinite(sharpe)) s.sharpe = sharpe;
       } catch (const std::invalid_argument& error) {
         throw BadRequest("cannot measure the in-sample Sharpe of member " +
-                         std::to_string(i + 1) + " on '" + e.symbol + "': " + error.what());
+                         std::to_string(i + 1) + " on '" + e.symbol +
+                         "': " + error.what());
       }
     }
-    s.weight = m.weight.value_or(e.weighting == "sharpe" ? std::max(0.0, s.sharpe.value_or(0))
-                                                         : 1.0);
+    s.weight = m.weight.value_or(
+        e.weighting == "sharpe" ? std::max(0.0, s.sharpe.value_or(0)) : 1.0);
     out.push_back(std::move(s));
   }
   return out;
@@ -201,8 +206,8 @@ std::vector<StoredEnsembleMember> EnsembleService::Prepare(
 Response EnsembleService::Deploy(const Request& request) {
   const nlohmann::json body = ParseJsonBody(request.body);
   const JsonObjectReader top(body, "",
-                             {"ensemble_name", "members", "voting", "threshold", "weighting",
-                              "symbol", "timeframe", "in_sample"});
+                             {"ensemble_name", "members", "voting", "threshold",
+                              "weighting", "symbol", "timeframe", "in_sample"});
   StoredEnsemble e;
   e.name = top.String("ensemble_name", 64);
   CheckEnsembleName(e.name, "ensemble_name");
@@ -218,15 +223,17 @@ Response EnsembleService::Deploy(const Request& request) {
 
 Response EnsembleService::DeployFromExperiment(const Request& request) {
   const nlohmann::json body = ParseJsonBody(request.body);
-  const JsonObjectReader top(body, "",
-                             {"ensemble_name", "experiment_name", "top_n", "voting", "threshold",
-                              "weighting", "symbol", "timeframe", "in_sample"});
+  const JsonObjectReader top(
+      body, "",
+      {"ensemble_name", "experiment_name", "top_n", "voting", "threshold", "weighting",
+       "symbol", "timeframe", "in_sample"});
   StoredEnsemble e;
   e.name = top.String("ensemble_name", 64);
   CheckEnsembleName(e.name, "ensemble_name");
   e.experiment = top.String("experiment_name", 256);
-  const int64_t n = top.OptionalInteger("top_n", 1, static_cast<int64_t>(kMaxEnsembleMembers))
-                        .value_or(kDefaultTopN);
+  const int64_t n =
+      top.OptionalInteger("top_n", 1, static_cast<int64_t>(kMaxEnsembleMembers))
+          .value_or(kDefaultTopN);
   ordered_json top_rows;
   try {
     const ExperimentRecord record = GetExperiment(Registry(), e.experiment);
@@ -282,7 +289,8 @@ std::shared_ptr<const EnsembleService::Compiled> EnsembleService::Current(
   const std::optional<EnsembleStore::Stamp> stamp = store.CurrentStamp(name);
   const auto it = compiled_.find(name);
   if (stamp && it != compiled_.end() &&
-      *stamp == EnsembleStore::Stamp{it->second->stored.deployment, it->second->stored.version}) {
+      *stamp == EnsembleStore::Stamp{it->second->stored.deployment,
+                                     it->second->stored.version}) {
     return it->second;
   }
   std::optional<StoredEnsemble> e = store.Find(name);  // one snapshot: version + members
@@ -304,7 +312,8 @@ Response EnsembleService::Predict(const std::string& name, const Request& reques
     throw BadRequest(
         "field 'features': ensemble members are trading strategies, not feature models; "
         "send {\"symbol\": \"AAA\"} to vote on its stored bars or {\"bars\": [{\"time\", "
-        "\"open\", \"high\", \"low\", \"close\", \"volume\"}, ...]} with your recent bars");
+        "\"open\", \"high\", \"low\", \"close\", \"volume\"}, ...]} with your recent "
+        "bars");
   }
   const JsonObjectReader top(body, "", {"symbol", "bars"});
   if (top.Has("symbol") == top.Has("bars")) {
@@ -320,15 +329,15 @@ Response EnsembleService::Predict(const std::string& name, const Request& reques
     market = &StoredMarket(symbol, c->stored.timeframe);
     if (market->size() < need) {
       throw BadRequest("symbol '" + symbol + "' has " + std::to_string(market->size()) +
-                       " bars at " + c->stored.timeframe + "; the ensemble needs at least " +
-                       std::to_string(need));
+                       " bars at " + c->stored.timeframe +
+                       "; the ensemble needs at least " + std::to_string(need));
     }
   } else {
     BarSeries bars = ParsePredictBars(top.At("bars"));
     if (bars.size() < need) {
       throw BadRequest("field 'bars' has " + std::to_string(bars.size()) +
-                       " bars; the ensemble's members need at least " + std::to_string(need) +
-                       " (their longest warm-up + 1)");
+                       " bars; the ensemble's members need at least " +
+                       std::to_string(need) + " (their longest warm-up + 1)");
     }
     own.emplace(MakeMarket(bars, Timeframe::Parse(c->stored.timeframe)));
     market = &*own;
@@ -373,9 +382,11 @@ Response EnsembleService::AddMembers(const std::string& name, const Request& req
   if (!e) throw NotFound("no ensemble named '" + name + "'");
   if (e->members.size() + members.size() > kMaxEnsembleMembers) {
     throw BadRequest("ensemble '" + name + "' has " + std::to_string(e->members.size()) +
-                     " members; at most " + std::to_string(kMaxEnsembleMembers) + " in all");
+                     " members; at most " + std::to_string(kMaxEnsembleMembers) +
+                     " in all");
   }
-  const auto stored = Prepare(*e, members, std::vector<std::string>(members.size(), "manual"));
+  const auto stored =
+      Prepare(*e, members, std::vector<std::string>(members.size(), "manual"));
   try {
     return JsonResponse(200, EnsembleJson(store.AddMembers(name, stored)));
   } catch (const EnsembleConflict& c) {
@@ -391,7 +402,8 @@ Response EnsembleService::RemoveMember(const std::string& name, const std::strin
                      id.substr(0, 40) + "'");
   }
   try {
-    return JsonResponse(200, EnsembleJson(EnsembleStore(Registry()).RemoveMember(name, value)));
+    return JsonResponse(
+        200, EnsembleJson(EnsembleStore(Registry()).RemoveMember(name, value)));
   } catch (const EnsembleConflict& c) {
     Rethrow(c);
   }
@@ -405,7 +417,8 @@ Response EnsembleService::Backtest(const std::string& name, const Request& reque
     try {
       Timeframe::Parse(*tf);
     } catch (const std::invalid_argument& error) {
-      throw BadRequest(std::string("query parameter 'timeframe' is invalid: ") + error.what());
+      throw BadRequest(std::string("query parameter 'timeframe' is invalid: ") +
+                       error.what());
     }
     e.timeframe = *tf;
   }
@@ -418,12 +431,14 @@ Response EnsembleService::Backtest(const std::string& name, const Request& reque
     char* end = nullptr;
     in_sample = std::strtod(f->c_str(), &end);
     if (f->empty() || *end != '\0' || !(in_sample > 0 && in_sample < 1)) {
-      throw BadRequest("query parameter 'in_sample' must be a number in (0, 1), got '" + *f + "'");
+      throw BadRequest("query parameter 'in_sample' must be a number in (0, 1), got '" +
+                       *f + "'");
     }
   }
   const Market& market = StoredMarket(symbol, e.timeframe);
   return JsonResponse(
-      200, EnsembleBacktestJson(e, market, in_sample, RunEnsembleBacktest(c->spec, market, in_sample)));
+      200, EnsembleBacktestJson(e, market, in_sample,
+                                RunEnsembleBacktest(c->spec, market, in_sample)));
 }
 
 }  // namespace qf::services

@@ -9,7 +9,8 @@ namespace qf {
 namespace {
 
 constexpr const char* kSelectEnsemble =
-    "SELECT name, voting, threshold, weighting, symbol, timeframe, in_sample, experiment, "
+    "SELECT name, voting, threshold, weighting, symbol, timeframe, in_sample, "
+    "experiment, "
     "version, created_at, updated_at, deployment FROM ensembles";
 
 StoredEnsemble ReadEnsemble(Statement& s) {
@@ -49,9 +50,10 @@ void ReadMembers(SqliteDb& db, StoredEnsemble& e) {
 // Inserts `members` with ids from `next_id`; returns the next free id.
 int64_t InsertMembers(SqliteDb& db, const std::string& ensemble,
                       const std::vector<StoredEnsembleMember>& members, int64_t next_id) {
-  Statement s(db,
-              "INSERT INTO ensemble_members(ensemble, id, strategy, params, weight, sharpe, "
-              "source) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  Statement s(
+      db,
+      "INSERT INTO ensemble_members(ensemble, id, strategy, params, weight, sharpe, "
+      "source) VALUES (?, ?, ?, ?, ?, ?, ?)");
   for (const StoredEnsembleMember& m : members) {
     s.BindText(1, ensemble).BindInt(2, next_id++).BindText(3, m.strategy);
     s.BindText(4, m.params).BindDouble(5, m.weight);
@@ -103,11 +105,14 @@ StoredEnsemble EnsembleStore::Create(const StoredEnsemble& ensemble) {
   }
   const std::string now = UtcNowIso();
   const int64_t next = InsertMembers(db_, ensemble.name, ensemble.members, 1);
-  Statement s(db_,
-              "INSERT INTO ensembles(name, voting, threshold, weighting, symbol, timeframe, "
-              "in_sample, experiment, version, next_member, created_at, updated_at, "
-              "deployment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)");
-  s.BindText(1, ensemble.name).BindText(2, ensemble.voting).BindDouble(3, ensemble.threshold);
+  Statement s(
+      db_,
+      "INSERT INTO ensembles(name, voting, threshold, weighting, symbol, timeframe, "
+      "in_sample, experiment, version, next_member, created_at, updated_at, "
+      "deployment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)");
+  s.BindText(1, ensemble.name)
+      .BindText(2, ensemble.voting)
+      .BindDouble(3, ensemble.threshold);
   s.BindText(4, ensemble.weighting).BindText(5, ensemble.symbol);
   s.BindText(6, ensemble.timeframe).BindDouble(7, ensemble.in_sample);
   s.BindText(8, ensemble.experiment).BindInt(9, next).BindText(10, now).BindText(11, now);
@@ -147,8 +152,8 @@ std::optional<EnsembleStore::Stamp> EnsembleStore::CurrentStamp(const std::strin
   return Stamp{s.ColumnInt(0), s.ColumnInt(1)};
 }
 
-StoredEnsemble EnsembleStore::AddMembers(const std::string& name,
-                                         const std::vector<StoredEnsembleMember>& members) {
+StoredEnsemble EnsembleStore::AddMembers(
+    const std::string& name, const std::vector<StoredEnsembleMember>& members) {
   Transaction tx(db_);
   int64_t next = 0;
   {
@@ -158,9 +163,10 @@ StoredEnsemble EnsembleStore::AddMembers(const std::string& name,
     next = s.ColumnInt(0);
   }
   next = InsertMembers(db_, name, members, next);
-  Statement s(db_,
-              "UPDATE ensembles SET version = version + 1, next_member = ?, updated_at = ? "
-              "WHERE name = ?");
+  Statement s(
+      db_,
+      "UPDATE ensembles SET version = version + 1, next_member = ?, updated_at = ? "
+      "WHERE name = ?");
   s.BindInt(1, next).BindText(2, UtcNowIso()).BindText(3, name);
   s.Step();
   StoredEnsemble out = *FindLocked(name);
@@ -193,7 +199,8 @@ StoredEnsemble EnsembleStore::RemoveMember(const std::string& name, int64_t id) 
     s.BindText(1, name).BindInt(2, id);
     s.Step();
   }
-  Statement s(db_, "UPDATE ensembles SET version = version + 1, updated_at = ? WHERE name = ?");
+  Statement s(
+      db_, "UPDATE ensembles SET version = version + 1, updated_at = ? WHERE name = ?");
   s.BindText(1, UtcNowIso()).BindText(2, name);
   s.Step();
   StoredEnsemble out = *FindLocked(name);

@@ -19,13 +19,13 @@ struct StoredEnsembleMember {
   std::string params;    // JSON object
   double weight = 1;     // >= 0
   std::optional<double> sharpe;  // in-sample Sharpe when known
-  std::string source;    // "manual" or "experiment NAME rank K"
+  std::string source;            // "manual" or "experiment NAME rank K"
 };
 
 // An ensemble at one version: its settings and the members of that version.
 struct StoredEnsemble {
   std::string name;
-  std::string voting;     // "hard" | "soft"
+  std::string voting;  // "hard" | "soft"
   double threshold = 0.7;
   std::string weighting;  // "equal" | "sharpe"
   std::string symbol;     // symbol of the in-sample Sharpes and backtests ("" none)

@@ -54,8 +54,8 @@ TEST(EnsembleVote, SoftVotingThresholdsTheWeightedMeanOfPositionTimesStrength) {
   EXPECT_EQ(d.signal, 1);
   EXPECT_NEAR(d.score, 0.4, 1e-15);
   EXPECT_NEAR(d.confidence, 0.4, 1e-15);
-  EXPECT_EQ(Decide(Voting::kSoft, votes, 0.5).signal, 0);   // |0.4| <= 0.5: HOLD
-  EXPECT_EQ(Decide(Voting::kSoft, votes, 0.4).signal, 0);   // strictly above
+  EXPECT_EQ(Decide(Voting::kSoft, votes, 0.5).signal, 0);  // |0.4| <= 0.5: HOLD
+  EXPECT_EQ(Decide(Voting::kSoft, votes, 0.4).signal, 0);  // strictly above
   const std::vector<MemberVote> down = {{-1, 0.8, 2}, {1, 0.2, 1}, {0, 0, 1}};
   // (-1.6 + 0.2) / 4 = -0.35
   d = Decide(Voting::kSoft, down, 0.3);
@@ -111,7 +111,8 @@ TEST(EnsembleStrategy, DecisionsAreTheVoteOfTheMembersAtEachBar) {
       targets.emplace_back(m.size());
       strengths.emplace_back(m.size());
       member.strategy->Signals(m, member.params, cache, targets.back());
-      member.strategy->Strengths(m, member.params, cache, targets.back(), strengths.back());
+      member.strategy->Strengths(m, member.params, cache, targets.back(),
+                                 strengths.back());
     }
     const std::size_t first = EnsembleMinBars(spec) - 1;
     int trading = 0;
@@ -201,8 +202,9 @@ TEST(EnsembleStrategy, TooFewBarsForAVoteNameTheNeed) {
     VoteAtLastBar(spec, m, cache);
     FAIL();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("at least " + std::to_string(EnsembleMinBars(spec))),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("at least " + std::to_string(EnsembleMinBars(spec))),
+        std::string::npos)
         << e.what();
   }
 }

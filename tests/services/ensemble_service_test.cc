@@ -18,10 +18,11 @@ using nlohmann::json;
 class EnsembleServiceTest : public testing::ServiceTest {
  protected:
   static json Deploy(const std::string& name, json extra = json::object()) {
-    json body = {{"ensemble_name", name},
-                 {"members",
-                  {{{"strategy", "sma_crossover"}, {"params", {{"fast", 5}, {"slow", 20}}}},
-                   {{"strategy", "momentum_roc"}, {"params", {{"period", 10}}}, {"weight", 2}}}}};
+    json body = {
+        {"ensemble_name", name},
+        {"members",
+         {{{"strategy", "sma_crossover"}, {"params", {{"fast", 5}, {"slow", 20}}}},
+          {{"strategy", "momentum_roc"}, {"params", {{"period", 10}}}, {"weight", 2}}}}};
     for (const auto& [k, v] : extra.items()) body[k] = v;
     return body;
   }
@@ -30,8 +31,12 @@ class EnsembleServiceTest : public testing::ServiceTest {
   json BarsOf(const BarSeries& b, std::size_t from) {
     json bars = json::array();
     for (std::size_t t = from; t < b.size(); ++t) {
-      bars.push_back({{"time", b.time[t]}, {"open", b.open[t]}, {"high", b.high[t]},
-                      {"low", b.low[t]}, {"close", b.close[t]}, {"volume", b.volume[t]}});
+      bars.push_back({{"time", b.time[t]},
+                      {"open", b.open[t]},
+                      {"high", b.high[t]},
+                      {"low", b.low[t]},
+                      {"close", b.close[t]},
+                      {"volume", b.volume[t]}});
     }
     return bars;
   }
@@ -70,8 +75,9 @@ TEST_F(EnsembleServiceTest, DefaultsComeFromTheConfig) {
 TEST_F(EnsembleServiceTest, SharpeWeightsAreTheMembersInSampleSharpes) {
   EnsembleService s(config_);
   const std::string symbol = series_[0].symbol;
-  const Response r = Post(s, "/ensemble/deploy",
-                          Deploy("e", {{"weighting", "sharpe"}, {"symbol", symbol}, {"in_sample", 0.6}}));
+  const Response r = Post(
+      s, "/ensemble/deploy",
+      Deploy("e", {{"weighting", "sharpe"}, {"symbol", symbol}, {"in_sample", 0.6}}));
   ASSERT_EQ(r.status, 201) << r.body;
   const json e = Json(r);
   const Market m = MakeMarket(series_[0], Timeframe::Parse("1d"));
@@ -80,7 +86,8 @@ TEST_F(EnsembleServiceTest, SharpeWeightsAreTheMembersInSampleSharpes) {
   const BacktestResult sma =
       RunBacktest(m, FindStrategy("sma_crossover"), {5, 20}, EngineConfig{}, split);
   EXPECT_EQ(e["members"][0]["sharpe"].get<double>(), sma.metrics[1].sharpe);
-  EXPECT_EQ(e["members"][0]["weight"].get<double>(), std::max(0.0, sma.metrics[1].sharpe));
+  EXPECT_EQ(e["members"][0]["weight"].get<double>(),
+            std::max(0.0, sma.metrics[1].sharpe));
   EXPECT_EQ(e["members"][1]["weight"], 2.0);  // its own weight wins
 }
 
@@ -100,7 +107,8 @@ TEST_F(EnsembleServiceTest, PredictOnStoredBarsAndOnGivenBarsAgreeForWindowRules
   const double score = by_symbol["score"];
   const std::string signal = by_symbol["signal"];
   EXPECT_EQ(signal, score > 0.1 ? "BUY" : score < -0.1 ? "SELL" : "HOLD");
-  r = Post(s, "/ensemble/e/predict", {{"bars", BarsOf(series_[0], series_[0].size() - 60)}});
+  r = Post(s, "/ensemble/e/predict",
+           {{"bars", BarsOf(series_[0], series_[0].size() - 60)}});
   ASSERT_EQ(r.status, 200) << r.body;
   // The same positions and signal; strengths to rounding (the rolling sums start at
   // another bar).
@@ -125,8 +133,10 @@ TEST_F(EnsembleServiceTest, PredictRefusesBadInputNamingTheProblem) {
   ASSERT_EQ(Post(s, "/ensemble/deploy", Deploy("e")).status, 201);
   const std::string need =
       std::to_string(FindStrategy("sma_crossover").WarmupBars({5, 20}) + 1);
-  ExpectError(Post(s, "/ensemble/e/predict", {{"bars", BarsOf(series_[0], series_[0].size() - 5)}}),
-              400, "bad_request", "has 5 bars; the ensemble's members need at least " + need);
+  ExpectError(Post(s, "/ensemble/e/predict",
+                   {{"bars", BarsOf(series_[0], series_[0].size() - 5)}}),
+              400, "bad_request",
+              "has 5 bars; the ensemble's members need at least " + need);
   json unsorted = BarsOf(series_[0], 0);
   std::swap(unsorted[3], unsorted[4]);
   ExpectError(Post(s, "/ensemble/e/predict", {{"bars", unsorted}}), 400, "bad_request",
@@ -143,7 +153,8 @@ TEST_F(EnsembleServiceTest, PredictRefusesBadInputNamingTheProblem) {
               "symbol 'NOPE' not in store");
   ExpectError(Post(s, "/ensemble/x/predict", {{"symbol", series_[0].symbol}}), 404,
               "not_found", "no ensemble named 'x'");
-  ExpectError(Call(s, "GET", "/ensemble/e/predict"), 405, "method_not_allowed", "use POST");
+  ExpectError(Call(s, "GET", "/ensemble/e/predict"), 405, "method_not_allowed",
+              "use POST");
 }
 
 TEST_F(EnsembleServiceTest, RefusedDeploysAndChangesLeaveTheRegistryAsItWas) {
@@ -158,7 +169,8 @@ TEST_F(EnsembleServiceTest, RefusedDeploysAndChangesLeaveTheRegistryAsItWas) {
     EXPECT_EQ(Listing(s), before) << method << " " << path << " " << body;
   };
   refused("POST", "/ensemble/deploy", Deploy("e").dump(), 409, "exists");
-  refused("POST", "/ensemble/deploy", Deploy("n", {{"threshold", -0.1}}).dump(), 400, "threshold");
+  refused("POST", "/ensemble/deploy", Deploy("n", {{"threshold", -0.1}}).dump(), 400,
+          "threshold");
   refused("POST", "/ensemble/deploy", Deploy("n", {{"voting", "rank"}}).dump(), 400,
           "unknown voting method 'rank'");
   refused("POST", "/ensemble/deploy", Deploy("n", {{"weighting", "sharpe"}}).dump(), 400,
@@ -169,12 +181,15 @@ TEST_F(EnsembleServiceTest, RefusedDeploysAndChangesLeaveTheRegistryAsItWas) {
   refused("POST", "/ensemble/deploy", Deploy("a b").dump(), 400, "ensemble_name");
   refused("POST", "/ensemble/deploy", Deploy("n", {{"colour", 1}}).dump(), 400,
           "unknown field 'colour'");
-  refused("POST", "/ensemble/deploy", R"({"ensemble_name": "n", "members": [{"strategy": "ema_crossover", "params": {"fast": 2.5}}]})",
-          400, "members[0].params.fast");
+  refused(
+      "POST", "/ensemble/deploy",
+      R"({"ensemble_name": "n", "members": [{"strategy": "ema_crossover", "params": {"fast": 2.5}}]})",
+      400, "members[0].params.fast");
   refused("POST", "/ensemble/deploy-pbt-survivors",
           R"({"ensemble_name": "n", "experiment_name": "ghost"})", 404, "ghost");
   refused("POST", "/ensemble/deploy-pbt-survivors",
-          R"({"ensemble_name": "n", "experiment_name": "ghost", "top_n": 100})", 400, "top_n");
+          R"({"ensemble_name": "n", "experiment_name": "ghost", "top_n": 100})", 400,
+          "top_n");
   refused("POST", "/ensemble/e/members", R"({"strategy": "pairs_arbitrage"})", 400,
           "trades a pair");
   refused("POST", "/ensemble/e/members", R"({"members": []})", 400, "1 to 64 members");
@@ -218,15 +233,19 @@ TEST_F(EnsembleServiceTest, EveryReplicaAnswersWithTheCurrentVersion) {
   EXPECT_EQ(p["version"], 1);
   ASSERT_EQ(p["members"].size(), 1u);
   EXPECT_EQ(p["members"][0]["strategy"], "macd_signal");
-  ExpectError(Post(a, "/ensemble/e/predict", body), 404, "not_found", "no ensemble named 'e'");
-  ExpectError(Call(a, "DELETE", "/ensemble/e/members/2"), 404, "not_found", "no ensemble");
+  ExpectError(Post(a, "/ensemble/e/predict", body), 404, "not_found",
+              "no ensemble named 'e'");
+  ExpectError(Call(a, "DELETE", "/ensemble/e/members/2"), 404, "not_found",
+              "no ensemble");
 }
 
 TEST_F(EnsembleServiceTest, BacktestReportsTheCommitteeNextToEachMember) {
   EnsembleService s(config_);
   const std::string symbol = series_[2].symbol;
-  ASSERT_EQ(Post(s, "/ensemble/deploy", Deploy("e", {{"symbol", symbol}, {"threshold", 0.1}})).status,
-            201);
+  ASSERT_EQ(
+      Post(s, "/ensemble/deploy", Deploy("e", {{"symbol", symbol}, {"threshold", 0.1}}))
+          .status,
+      201);
   const Response r = Call(s, "GET", "/ensemble/e/backtest", "", {{"in_sample", "0.5"}});
   ASSERT_EQ(r.status, 200) << r.body;
   const json b = Json(r);

@@ -46,14 +46,16 @@ class EnsembleStoreTest : public ::testing::Test {
   // Every row of both tables, as text: what "unchanged" compares.
   static std::string Dump(SqliteDb& db) {
     std::string out;
-    Statement e(db, "SELECT name, version, next_member, updated_at FROM ensembles ORDER BY name");
+    Statement e(
+        db, "SELECT name, version, next_member, updated_at FROM ensembles ORDER BY name");
     while (e.Step()) {
       out += e.ColumnText(0) + " " + std::to_string(e.ColumnInt(1)) + " " +
              std::to_string(e.ColumnInt(2)) + " " + e.ColumnText(3) + "\n";
     }
     Statement m(db, "SELECT ensemble, id, strategy FROM ensemble_members ORDER BY 1, 2");
     while (m.Step()) {
-      out += m.ColumnText(0) + "/" + std::to_string(m.ColumnInt(1)) + " " + m.ColumnText(2) + "\n";
+      out += m.ColumnText(0) + "/" + std::to_string(m.ColumnInt(1)) + " " +
+             m.ColumnText(2) + "\n";
     }
     return out;
   }
@@ -105,7 +107,8 @@ TEST_F(EnsembleStoreTest, RefusedChangesWriteNothing) {
   store.Create(Ensemble("e"));
   store.RemoveMember("e", 2);  // one member left
   const std::string before = Dump(db);
-  const auto refused = [&](auto&& change, EnsembleConflict::Kind kind, const std::string& text) {
+  const auto refused = [&](auto&& change, EnsembleConflict::Kind kind,
+                           const std::string& text) {
     try {
       change();
       ADD_FAILURE() << "accepted; expected '" << text << "'";
@@ -126,8 +129,9 @@ TEST_F(EnsembleStoreTest, RefusedChangesWriteNothing) {
   refused([&] { store.RemoveMember("x", 1); }, EnsembleConflict::Kind::kNotFound,
           "no ensemble named 'x'");
   // A member the schema refuses (negative weight) rolls the whole change back.
-  EXPECT_THROW(store.AddMembers("e", {Member("ema_crossover"), Member("sma_crossover", -1)}),
-               DatabaseError);
+  EXPECT_THROW(
+      store.AddMembers("e", {Member("ema_crossover"), Member("sma_crossover", -1)}),
+      DatabaseError);
   EXPECT_EQ(Dump(db), before);
 }
 
@@ -163,7 +167,8 @@ TEST_F(EnsembleStoreTest, SurvivesReopeningAndAnOlderRegistryReadsAsEmpty) {
   const std::string old = (dir_ / "v2.db").string();
   {
     SqliteDb db = OpenRegistry(old, OpenMode::kReadWriteCreate);
-    db.Exec("DROP TABLE ensembles; DROP TABLE ensemble_members; PRAGMA user_version = 2;");
+    db.Exec(
+        "DROP TABLE ensembles; DROP TABLE ensemble_members; PRAGMA user_version = 2;");
   }
   SqliteDb reader = OpenRegistry(old, OpenMode::kReadOnly);
   EXPECT_TRUE(EnsembleStore(reader).List().empty());
