@@ -10,7 +10,8 @@
 # >= 8x the peer's requests/s and a p99 <= 1/8 of the peer's). Fails when the two
 # servers answer the benchmark's screen body differently, when any request is not 2xx
 # or hits a socket error, or when the screener's replicas changed during the run.
-# Installs nothing.
+# Installs nothing. Shares its server, quiet-machine and wrk-parsing pieces with
+# bench/ensemble_vs_fastapi.sh (bench/http_bench_lib.sh, bench/wrk_report.py).
 # Usage: bench/serve_vs_fastapi.sh [path/to/quantfarm]
 # Environment: DURATION (10 s), REPEAT (2), CONNECTIONS (64), THREADS (2), WARMUP (2 s),
 #   SYMBOLS (50), BARS (1000), SCREENER_REPLICAS (2: min = max, so the autoscaler never
@@ -48,7 +49,9 @@ quiet_busy=${QUIET_BUSY:-25}
 quiet_wait=${QUIET_WAIT:-60}
 python=/usr/bin/python3
 
-die() { echo "serve_vs_fastapi: $*" >&2; exit 1; }
+bench_name=serve_vs_fastapi
+foreign_max=${FOREIGN_MAX:-10}
+. "$here/http_bench_lib.sh"
 [ -x "$qf" ] || die "no quantfarm binary at '$qf' (build it: scripts/build.sh)"
 for tool in wrk mpirun curl; do
   command -v "$tool" > /dev/null || die "'$tool' is not installed: run scripts/install-deps.sh"
@@ -61,35 +64,7 @@ work=$(mktemp -d)
 qf_pid=""
 qf_url=""
 peer_pids=()
-stop_servers() {
-  if [ -n "$qf_pid" ] && kill -0 "$qf_pid" 2> /dev/null; then
-    curl -s -m 5 -X POST "$qf_url/api/cluster/shutdown" > /dev/null 2>&1 || true
-    for _ in $(seq 1 150); do kill -0 "$qf_pid" 2> /dev/null || break; sleep 0.1; done
-    kill -0 "$qf_pid" 2> /dev/null && kill "$qf_pid" 2> /dev/null
-    wait "$qf_pid" 2> /dev/null || true
-  fi
-  qf_pid=""
-  for pid in "${peer_pids[@]}"; do
-    kill "$pid" 2> /dev/null || continue
-    for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2> /dev/null && kill -9 "$pid" 2> /dev/null
-    wait "$pid" 2> /dev/null || true
-  done
-  peer_pids=()
-}
 trap 'stop_servers; rm -rf "$work"' EXIT
-free_port() {
-  "$python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
-}
-wait_up() {  # wait_up URL PID LOG: /health answers within 30 s, or fail
-  for _ in $(seq 1 300); do
-    curl -sf -m 2 "$1/health" > /dev/null 2>&1 && return 0
-    kill -0 "$2" 2> /dev/null || { cat "$3" >&2; die "server exited at start-up ($3)"; }
-    sleep 0.1
-  done
-  cat "$3" >&2
-  die "no answer from $1/health after 30 s"
-}
 
 store="$work/bench.h5"
 "$qf" data synth --store "$store" --symbols "$symbols" --bars "$bars" --seed 7 > "$work/synth.log" 2>&1 ||
@@ -165,70 +140,7 @@ print(f"screen body answered alike: {qf['count']} results of {qf['total_matched'
       f"in a universe of {qf['universe']} (symbols and every value equal)")
 PY
 
-busy_percent() {  # busy share of all cores over 0.5 s, in percent
-  local a b
-  read -r -a a < /proc/stat; sleep 0.5; read -r -a b < /proc/stat
-  local idle=$(( b[4] + b[5] - a[4] - a[5] )) total=0 k
-  for k in 1 2 3 4 5 6 7 8; do total=$(( total + b[k] - a[k] )); done
-  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
-}
-worst_busy=0
-waited=0
-wait_quiet() {
-  local start=$SECONDS busy
-  while :; do
-    busy=$(busy_percent)
-    if [ "$busy" -lt "$quiet_busy" ] || [ $((SECONDS - start)) -ge "$quiet_wait" ]; then break; fi
-    sleep 1
-  done
-  waited=$((waited + SECONDS - start))
-  [ "$busy" -gt "$worst_busy" ] && worst_busy=$busy
-  return 0
-}
-# CPU used during a run by processes that are not this script's (other jobs on a shared
-# machine): all user + system time minus that of this shell, its descendants and their
-# reaped children. Prints "total_jiffies foreign_jiffies" at one instant.
-cat > "$work/cpu.py" << 'PY'
-import os, sys
-me = int(sys.argv[1])
-cpu = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
-total, busy = sum(cpu), cpu[0] + cpu[1] + cpu[2]  # user nice system (not irq, softirq)
-procs = {}
-for d in os.listdir("/proc"):
-    if d.isdigit():
-        try:
-            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        procs[int(d)] = (int(f[1]), sum(int(x) for x in f[11:15]))  # ppid, u+s+cu+cs
-def ours(pid):
-    while pid > 1:
-        if pid == me:
-            return True
-        pid = procs.get(pid, (0, 0))[0]
-    return False
-print(total, busy - sum(t for pid, (_, t) in procs.items() if ours(pid)))
-PY
-foreign_max=${FOREIGN_MAX:-10}
-worst_foreign=0
-redone=0
-# run_measured SERVER ROUTE_INDEX OUT: a timed run; redone (twice at most) when other
-# processes used more than $foreign_max % of the machine during it.
-run_measured() {
-  local attempt a b share
-  for attempt in 1 2 3; do
-    wait_quiet
-    a=($("$python" "$work/cpu.py" $$))
-    run_wrk "$1" "$2" "$duration" "$3"
-    b=($("$python" "$work/cpu.py" $$))
-    share=$(( (b[0] > a[0]) ? 100 * (b[1] - a[1]) / (b[0] - a[0]) : 0 ))
-    [ "$share" -lt 0 ] && share=0
-    if [ "$share" -le "$foreign_max" ] || [ "$attempt" -eq 3 ]; then break; fi
-    redone=$((redone + 1))
-  done
-  [ "$share" -gt "$worst_foreign" ] && worst_foreign=$share
-  return 0
-}
+write_cpu_py
 routes=("GET /health" "GET /api/screener/status" "POST /api/screener/screen")
 run_wrk() {  # run_wrk SERVER ROUTE_INDEX SECONDS OUT
   local method=${routes[$2]%% *} path=${routes[$2]#* } script=()
@@ -249,23 +161,20 @@ for i in $(seq 1 "$repeat"); do
     if [ $((i % 2)) -eq 0 ]; then
       order=(); for ((k = ${#servers[@]} - 1; k >= 0; k--)); do order+=("${servers[$k]}"); done
     fi
-    for s in "${order[@]}"; do run_measured "$s" "$r" "$work/wrk.$s.$r.$i.txt"; done
+    for s in "${order[@]}"; do
+      run_measured run_wrk "$s" "$r" "$duration" "$work/wrk.$s.$r.$i.txt"
+    done
   done
 done
-echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg); other processes' CPU during a" \
-  "kept run: at most ${worst_foreign}% of the machine (runs redone above ${foreign_max}%:" \
-  "${redone}); busy before a run: at most ${worst_busy}% (waited ${waited} s for < ${quiet_busy}%)"
+print_quiet_summary
 curl -sf "$qf_url/status" > "$work/status.after.json"
 
-fastapi_v=$("$python" -c "import fastapi; print(fastapi.__version__)")
-uvicorn_v=$("$python" -c "import uvicorn; print(uvicorn.__version__)")
-impl=$("$python" -c "
-import importlib.util as u
-print(('uvloop' if u.find_spec('uvloop') else 'asyncio') + ' + ' + ('httptools' if u.find_spec('httptools') else 'h11'))")
+peer_versions
 labels=()
 for s in "${servers[@]}"; do labels+=("${label[$s]}"); done
-"$python" - "$work" "$repeat" "$connections" "$threads" "$duration" "$symbols" "$bars" \
-  "$replicas ${serve_args[*]}" "$fastapi_v" "$uvicorn_v" "$impl" "$(nproc)" "${#servers[@]}" \
+PYTHONPATH="$here" "$python" - "$work" "$repeat" "$connections" "$threads" "$duration" \
+  "$symbols" "$bars" "$replicas ${serve_args[*]}" "$fastapi_v" "$uvicorn_v" "$impl" "$(nproc)" \
+  "${#servers[@]}" \
   "${servers[@]}" "${labels[@]}" "${routes[@]}" << 'PY'
 import json, re, sys
 (work, repeat, conns, threads, duration, symbols, bars, replicas, fastapi_v, uvicorn_v,
@@ -275,16 +184,7 @@ repeat, n = int(repeat), int(n)
 servers = sys.argv[14:14 + n]
 labels = dict(zip(servers, sys.argv[14 + n:14 + 2 * n]))
 routes = sys.argv[14 + 2 * n:]
-UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
-
-def parse(path):
-    text = open(path).read()
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
-    p99 = float(m.group(1)) * UNIT[m.group(2)]
-    total = int(re.search(r"(\d+) requests in", text).group(1))
-    errors = [l.strip() for l in text.splitlines() if "Non-2xx" in l or "Socket errors" in l]
-    return rps, p99, total, errors
+from wrk_report import parse, best as best_of, word
 
 best, failures = {}, []
 for s in servers:
@@ -293,8 +193,7 @@ for s in servers:
         for rps, p99, total, errors in runs:
             if errors or total == 0:
                 failures.append(f"{labels[s]}, {routes[r]}: {'; '.join(errors) or 'no requests'}")
-        best[s, r] = (max(x[0] for x in runs), min(x[1] for x in runs),
-                      sum(x[2] for x in runs))
+        best[s, r] = best_of(runs)
 before, after = (json.load(open(f"{work}/status.{w}.json")) for w in ("before", "after"))
 sc = after["services"]["screener"]
 if (replicas != "auto" and sc["replicas"] != int(replicas)) or after["spawned_workers"] != 0 or sc["rejected"]:
@@ -318,7 +217,6 @@ head = (f"{'route':27s} {'peer':26s} {'qf req/s':>9s} {'peer req/s':>10s} {'rati
         f"{'qf p99':>8s} {'peer p99':>9s} {'p99 ratio':>9s}  target req/s, p99")
 print(head)
 met = {"req/s": True, "p99": True}
-word = lambda ok: "MET" if ok else "SHORT"
 for r, route in enumerate(routes):
     for k, p in enumerate(peers):
         q_rps, q_p99, _ = best["qf", r]
