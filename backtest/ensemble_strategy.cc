@@ -82,9 +82,12 @@ EnsembleVotes VoteAtLastBar(const EnsembleSpec& spec, const Market& market,
                                 std::to_string(market.size()));
   }
   EnsembleVotes v;
+  std::vector<int8_t> targets(market.size());
   for (const EnsembleMember& m : spec.members) {
-    const MemberSeries s = MemberVotes(m, market, cache);
-    v.members.push_back({s.targets.back(), s.strengths.back(), m.weight});
+    double strength = 0;
+    m.strategy->Signals(market, m.params, cache, targets);
+    m.strategy->Strengths(market, m.params, cache, targets, std::span<double>(&strength, 1));
+    v.members.push_back({targets.back(), strength, m.weight});
   }
   v.decision = Decide(spec.voting, v.members, spec.threshold);
   return v;
@@ -129,8 +132,10 @@ void EnsembleStrategy::Strengths(const Market& market, const ParamValues& p,
                                  std::span<double> out) const {
   (void)p;
   const std::vector<EnsembleDecision> d = Decisions(market, cache);
-  for (std::size_t t = 0; t < out.size(); ++t) {
-    out[t] = targets[t] != 0 ? std::min(1.0, d[t].confidence) : 0.0;
+  const std::size_t first = market.size() - out.size();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t t = first + i;
+    out[i] = targets[t] != 0 ? std::min(1.0, d[t].confidence) : 0.0;
   }
 }
 

@@ -268,6 +268,35 @@ std::vector<double> RollingStd(std::span<const double> x, int period) {
   return out;
 }
 
+double RollingStdAt(std::span<const double> x, int period, std::size_t t) {
+  const std::size_t n = CheckPeriod("RollingStd", "period", period);
+  const std::size_t start = LeadingNanCount(x);
+  if (t >= x.size() || t < start || t + 1 < start + n) return kNaN;
+  const double dn = static_cast<double>(n);
+  // The anchor RollingStd recomputes exactly at: start + n - 1 + k * n <= t.
+  const std::size_t a = start + n - 1 + (t - (start + n - 1)) / n * n;
+  double sum = 0.0;
+  for (std::size_t j = a + 1 - n; j <= a; ++j) sum += x[j];
+  double mean = sum / dn;
+  double m2 = 0.0;
+  for (std::size_t j = a + 1 - n; j <= a; ++j) {
+    const double d = x[j] - mean;
+    m2 += d * d;
+  }
+  for (std::size_t i = a + 1; i <= t; ++i) {
+    const double x_new = x[i];
+    const double x_old = x[i - n];
+    const double new_mean = mean + (x_new - x_old) / dn;
+    m2 += (x_new - x_old) * ((x_new - new_mean) + (x_old - mean));
+    mean = new_mean;
+    m2 = std::max(m2, 0.0);
+  }
+  // RollingStd's run of trailing equal values, needed only up to n.
+  std::size_t run = 1;
+  while (run < n && t + 1 - run > start && x[t + 1 - run] == x[t - run]) ++run;
+  return run >= n ? 0.0 : std::sqrt(m2 / dn);
+}
+
 std::vector<double> Rsi(std::span<const double> close, int period) {
   const std::size_t n = CheckPeriod("Rsi", "period", period);
   std::vector<double> out(close.size(), kNaN);

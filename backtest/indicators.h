@@ -49,6 +49,9 @@ std::vector<double> RollingMin(std::span<const double> x, int period);
 // Population standard deviation (divides by period) of the last `period` values;
 // first valid period-1. Exactly 0 when the whole window holds one value.
 std::vector<double> RollingStd(std::span<const double> x, int period);
+// RollingStd(x, period)[t], bit for bit, in O(period): replays the update from the
+// last exact recomputation at or before t. t < x.size().
+double RollingStdAt(std::span<const double> x, int period, std::size_t t);
 
 // Wilder RSI. First average gain/loss = simple mean over changes 1..period, so the
 // first valid index is period; then avg = (avg*(period-1) + change)/period.

@@ -74,7 +74,9 @@ class Strategy {
   // quantity the rule compares is past its entry threshold over the seed's scale
   // (backtest/strategies/README.md); 0 where targets[t] == 0, where a held position's
   // quantity is back inside its threshold, and during warm-up. `targets` must be
-  // Signals(market, p, cache); out.size() == targets.size() == market.size(); `p` valid.
+  // Signals(market, p, cache), targets.size() == market.size(); `out` receives the
+  // strengths of the last out.size() <= market.size() bars (all of them when equal; a
+  // vote at the last bar asks for one, which costs far less than the series); `p` valid.
   virtual void Strengths(const Market& market, const ParamValues& p, IndicatorCache& cache,
                          std::span<const int8_t> targets, std::span<double> out) const = 0;
   // The first bar at which every indicator the rule reads is defined (finite) for `p`:

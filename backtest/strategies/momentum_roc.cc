@@ -32,11 +32,11 @@ class MomentumRoc final : public SeedStrategy {
                  std::span<const int8_t> targets, std::span<double> out) const override {
     const std::size_t n = static_cast<std::size_t>(Int(p, 0));
     const auto roc = cached::Roc(m, c, Int(p, 0));
-    const auto sd = cached::RollingStd(m, c, Int(p, 0) + 1);
+    const strength::CloseStd sd(m, c, Int(p, 0) + 1, out.size());
     const double* close = m.primary.close.data();
     strength::Fill(m, targets, WarmupBars(p), out, [&](std::size_t t, int8_t side) {
       return (side * (*roc)[t] - p[1]) * close[t - n] /
-             (strength::kMomentumScale * (*sd)[t]);
+             (strength::kMomentumScale * sd(t));
     });
   }
 

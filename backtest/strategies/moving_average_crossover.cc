@@ -51,9 +51,9 @@ class MovingAverageCrossover final : public SeedStrategy {
                  std::span<const int8_t> targets, std::span<double> out) const override {
     const auto fast = average_(m, c, Int(p, 0));
     const auto slow = average_(m, c, Int(p, 1));
-    const auto sd = cached::RollingStd(m, c, Int(p, 1));
+    const strength::CloseStd sd(m, c, Int(p, 1), out.size());
     strength::Fill(m, targets, WarmupBars(p), out, [&](std::size_t t, int8_t side) {
-      return side * ((*fast)[t] - (*slow)[t]) / (strength::kCrossoverScale * (*sd)[t]);
+      return side * ((*fast)[t] - (*slow)[t]) / (strength::kCrossoverScale * sd(t));
     });
   }
 

@@ -7,7 +7,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "backtest/indicator_cache.h"
+#include "backtest/indicators.h"
 #include "backtest/market.h"
+#include "backtest/strategies/cached_indicators.h"
 #include "backtest/strategies/signal_rules.h"
 
 // The pieces Strategy::Strengths is built from (each seed's formula is in
@@ -44,23 +47,47 @@ inline double BreakoutExcess(const rules::Levels& v, int8_t side) {
   return side > 0 ? v.x - v.long_entry : v.short_entry - v.x;
 }
 
-// Writes out[t] = 0 where t < warmup or targets[t] == 0, else
-// Unit(excess(t, targets[t])), where excess(t, side) is the seed's excess over its
-// scale at bar t. Throws std::invalid_argument unless
-// out.size() == targets.size() == market.size().
+// Writes the strengths of the last out.size() bars: for each bar t of
+// [market.size() - out.size(), market.size()), out[t - first] = 0 where t < warmup or
+// targets[t] == 0, else Unit(excess(t, targets[t])), where excess(t, side) is the
+// seed's excess over its scale at bar t. Throws std::invalid_argument unless
+// targets.size() == market.size() >= out.size().
 template <class Excess>
 void Fill(const Market& market, std::span<const int8_t> targets, std::size_t warmup,
           std::span<double> out, Excess excess) {
-  if (targets.size() != market.size() || out.size() != market.size()) {
+  if (targets.size() != market.size() || out.size() > market.size()) {
     throw std::invalid_argument("Strengths: targets (" + std::to_string(targets.size()) +
-                                ") and out (" + std::to_string(out.size()) +
                                 ") must have the market's size (" +
-                                std::to_string(market.size()) + ")");
+                                std::to_string(market.size()) + ") and out (" +
+                                std::to_string(out.size()) + ") at most that");
   }
-  for (std::size_t t = 0; t < out.size(); ++t) {
-    out[t] = (t < warmup || targets[t] == 0) ? 0.0 : Unit(excess(t, targets[t]));
+  const std::size_t first = market.size() - out.size();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t t = first + i;
+    out[i] = (t < warmup || targets[t] == 0) ? 0.0 : Unit(excess(t, targets[t]));
   }
 }
+
+// The rolling population standard deviation of the closes over `period` at the bars
+// of a Fill of `bars` strengths: the cached series when many bars are asked, else
+// each bar's value computed alone (indicators::RollingStdAt, the same bits), so that
+// a vote at the last bar does not pay for the whole series.
+class CloseStd {
+ public:
+  CloseStd(const Market& market, IndicatorCache& cache, int period, std::size_t bars)
+      : close_(market.primary.close), period_(period) {
+    if (bars > kAloneBars) series_ = cached::RollingStd(market, cache, period);
+  }
+  double operator()(std::size_t t) const {
+    return series_ ? (*series_)[t] : indicators::RollingStdAt(close_, period_, t);
+  }
+
+ private:
+  static constexpr std::size_t kAloneBars = 8;
+  std::span<const double> close_;
+  int period_;
+  IndicatorCache::Series series_;
+};
 
 }  // namespace qf::strength
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backtest/indicators.h"
 #include "backtest/strategies/cached_indicators.h"
 #include "backtest/strategy.h"
 #include "tests/backtest/test_market.h"
@@ -215,13 +216,53 @@ TEST(SignalStrength, MismatchedSizesAreRejected) {
     IndicatorCache cache;
     std::vector<int8_t> targets(m.size());
     s->Signals(m, p, cache, targets);
-    std::vector<double> short_out(m.size() - 1);
-    EXPECT_THROW(s->Strengths(m, p, cache, targets, short_out), std::invalid_argument)
+    std::vector<double> long_out(m.size() + 1);
+    EXPECT_THROW(s->Strengths(m, p, cache, targets, long_out), std::invalid_argument)
         << s->name();
     std::vector<double> out(m.size());
     EXPECT_THROW(s->Strengths(m, p, cache, std::span(targets).first(10), out),
                  std::invalid_argument)
         << s->name();
+  }
+}
+
+// The strengths of the last bars alone (a vote asks for one) are the tail of the
+// series, bit for bit, for every seed: defaults and random parameter sets.
+TEST(SignalStrength, TheLastBarsAloneAreTheTailOfTheSeries) {
+  const Market single = testing::SynthMarket(700);
+  const Market pair = testing::SynthMarket(700, true);
+  for (const Strategy* s : AllStrategies()) {
+    const Market& m = s->needs_pair() ? pair : single;
+    for (const ParamValues& p : ParamSets(*s, 3)) {
+      IndicatorCache cache;
+      std::vector<int8_t> targets(m.size());
+      s->Signals(m, p, cache, targets);
+      std::vector<double> all(m.size());
+      s->Strengths(m, p, cache, targets, all);
+      for (std::size_t k : {std::size_t{1}, std::size_t{2}, std::size_t{8}, std::size_t{9},
+                            std::size_t{100}}) {
+        IndicatorCache fresh;
+        std::vector<double> tail(k);
+        s->Strengths(m, p, fresh, targets, tail);
+        ASSERT_EQ(std::memcmp(tail.data(), all.data() + m.size() - k, k * sizeof(double)), 0)
+            << s->name() << " last " << k;
+      }
+    }
+  }
+}
+
+TEST(SignalStrength, RollingStdAtIsTheSeriesValueBitForBit) {
+  std::vector<double> x = testing::SynthBars(1, 900)[0].close;
+  for (std::size_t i = 300; i < 340; ++i) x[i] = 100.0;  // a flat stretch: exact zeros
+  for (std::size_t i = 0; i < 5; ++i) x[i] = std::nan("");  // leading NaN
+  for (int period : {1, 2, 3, 7, 16, 40, 41, 250}) {
+    const std::vector<double> series = indicators::RollingStd(x, period);
+    for (std::size_t t = 0; t < x.size(); ++t) {
+      const double at = indicators::RollingStdAt(x, period, t);
+      ASSERT_TRUE(std::memcmp(&at, &series[t], sizeof at) == 0 ||
+                  (std::isnan(at) && std::isnan(series[t])))
+          << "period " << period << " bar " << t << ": " << at << " vs " << series[t];
+    }
   }
 }
 
