@@ -6,6 +6,7 @@
 // nothing.
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -53,6 +54,13 @@ struct EnsembleOptions {
 // std::runtime_error with the service's error detail for an answer other than 2xx.
 ordered_json Call(const EnsembleOptions& o, const std::string& method,
                   const std::string& path, const std::string& body = "") {
+  // Reading commands never create a registry (deploys and changes do, as the REST
+  // API's would).
+  const bool reads = method == "GET" || path.ends_with("/predict");
+  if (reads && !std::filesystem::exists(o.registry)) {
+    throw std::invalid_argument("no registry at '" + o.registry +
+                                "': deploy an ensemble first or pass --registry PATH");
+  }
   services::ServicesConfig config = services::ServicesConfigFromEnvironment();
   config.registry = o.registry;
   if (!o.store.store.empty()) config.store = o.store.store;

@@ -218,6 +218,11 @@ assert json.load(open('answer.json')) == json.load(open('cli_backtest.json'))
 " || fail "backtest --ensemble differs from GET /ensemble/rnd/backtest"
 "$QF" backtest --ensemble rnd --registry reg.db --store data.h5 > cli_backtest.txt
 expect_contains cli_backtest.txt "best member by in-sample Sharpe"
+"$QF" ensemble list --registry reg.db > cli_list.txt
+expect_contains cli_list.txt "swap"
+expect_failure missing.err "$QF" ensemble list --registry missing.db
+expect_contains missing.err "no registry at 'missing.db'"
+[ ! -e missing.db ] || fail "ensemble list created a registry"
 curl -s "$url/ensemble" > list_before.json
 
 # --- ensembles survive a restart of the job; with a token, changes need it, predicts not
