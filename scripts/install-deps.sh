@@ -11,6 +11,7 @@ packages=(
   hyperfine
   slurm-wlm munge prometheus
   libboost-dev libboost-mpi-dev libboost-serialization-dev libeigen3-dev curl wrk
+  libssl-dev python3-websockets
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "services/http_fetch.h"
 #include "services/service.h"
+#include "services/websocket_source.h"
 
 namespace qf::services {
 
@@ -27,6 +29,10 @@ struct ServicesConfig {
   // SERVE_VOTING / SERVE_THRESHOLD, see EnsembleDefaultsFromEnvironment).
   std::string ensemble_voting = "soft";
   double ensemble_threshold = 0.7;
+  // tickscrawler: the HTTP(S) client of the market-data connectors and the WebSocket
+  // opener of streams (serve/ provides both; empty: internet sources unavailable).
+  HttpFetch fetch;
+  WebSocketOpener open_websocket;
   // Test seam: called on a background run's thread before the engine starts, with the
   // run id and the run's cancel check (true once a stop was asked). Empty: nothing.
   std::function<void(const std::string& run_id, const std::function<bool()>& cancelled)>
