@@ -20,6 +20,8 @@
 #include "mpi/cluster_worker.h"
 #include "mpi/service_router.h"
 #include "search/experiment_runner.h"
+#include "serve/http_fetch_client.h"
+#include "serve/websocket_client.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
 #include "serve/route_table.h"
@@ -415,6 +417,9 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
         [](const mpi::Bytes& welcome) { return search::MakeClusterTaskEvaluator(welcome, 1.0); });
   };
   cmd->callback([o, &runtime, serve_worker] {
+    // The tickscrawler's market-data connectors fetch over HTTP(S), on every rank.
+    o->services.fetch = serve::MakeHttpFetch();
+    o->services.open_websocket = serve::MakeWebSocketOpener();  // live streams
     if (runtime.spawned()) {
       try {  // the head checked these already
         const services::EnsembleDefaults ensemble = services::EnsembleDefaultsFromEnvironment();

@@ -13,6 +13,8 @@
 #include "backtest/segment.h"
 #include "backtest/strategy.h"
 #include "backtest/timeframe.h"
+#include "services/algorithm_catalog.h"
+#include "services/algorithm_run_request.h"
 #include "services/backtest_json.h"
 #include "services/http_error.h"
 #include "services/request_json.h"
@@ -31,45 +33,11 @@ constexpr const char* kStatus = "/api/algorunner/status";
 constexpr const char* kAlgorithms = "/api/algorunner/algorithms";
 constexpr const char* kStop = "/api/algorunner/stop";
 
-// Keys of "parameters" that configure the run rather than the strategy.
-const std::vector<std::string>& EngineKeys() {
-  static const std::vector<std::string> kKeys = {
-      "symbol",        "symbol2",   "timeframe",      "start",
-      "end",           "fill",      "commission_bps", "slippage_bps",
-      "position_size", "long_only", "in_sample",      "folds"};
-  return kKeys;
-}
-
-// The family a seed belongs to, as the seeds' services name them.
-const char* Category(std::string_view strategy) {
-  static const std::map<std::string_view, const char*> kCategories = {
-      {"ema_crossover", "trend_following"},
-      {"sma_crossover", "trend_following"},
-      {"macd_signal", "trend_following"},
-      {"momentum_roc", "momentum"},
-      {"rsi_mean_reversion", "mean_reversion"},
-      {"bollinger_reversion", "mean_reversion"},
-      {"stochastic_reversal", "mean_reversion"},
-      {"williams_r_reversal", "mean_reversion"},
-      {"zscore_reversion", "mean_reversion"},
-      {"vwap_reversion", "mean_reversion"},
-      {"bollinger_breakout", "breakout"},
-      {"donchian_breakout", "breakout"},
-      {"atr_volatility_breakout", "breakout"},
-      {"pairs_arbitrage", "pairs_arbitrage"}};
-  const auto it = kCategories.find(strategy);
-  return it == kCategories.end() ? "other" : it->second;
-}
-
-const Strategy& FindAlgorithm(const std::string& id) {
-  for (const Strategy* s : AllStrategies()) {
-    if (s->name() == id) return *s;
-  }
-  std::string names;
-  for (const Strategy* s : AllStrategies()) {
-    names += (names.empty() ? "" : ", ") + std::string(s->name());
-  }
-  throw NotFound("unknown algorithm '" + id + "'; algorithms: " + names);
+// "N s" for a limit in seconds.
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", s);
+  return buf;
 }
 
 std::string NewRunId() {
@@ -77,119 +45,6 @@ std::string NewRunId() {
   char buf[24];
   std::snprintf(buf, sizeof buf, "run-%016llx", static_cast<unsigned long long>(rng()));
   return buf;
-}
-
-// A validated run request.
-struct RunSpec {
-  const Strategy* strategy = nullptr;
-  std::string symbol;
-  std::string symbol2;
-  std::string timeframe = "1d";
-  TimeRange range;
-  ParamValues params;
-  EngineConfig config;
-  SplitSpec split;
-  ordered_json canonical;  // the parameters as run, defaults filled in
-};
-
-RunSpec ParseRunRequest(const Request& request) {
-  const nlohmann::json body = ParseJsonBody(request.body);
-  const JsonObjectReader top(body, "", {"algorithm_id", "parameters"});
-  RunSpec spec;
-  spec.strategy = &FindAlgorithm(top.String("algorithm_id"));
-  const Strategy& strategy = *spec.strategy;
-  const ParamSpace& space = strategy.space();
-
-  std::vector<std::string> allowed = EngineKeys();
-  for (const ParamSpec& p : space.specs()) allowed.push_back(p.name);
-  const JsonObjectReader params = top.Object("parameters", allowed);
-
-  spec.symbol = params.String("symbol", 32);
-  if (strategy.needs_pair()) {
-    if (!params.Has("symbol2")) {
-      throw BadRequest("missing field 'parameters.symbol2' (" +
-                       std::string(strategy.name()) + " trades a pair)");
-    }
-    spec.symbol2 = params.String("symbol2", 32);
-  } else if (params.Has("symbol2")) {
-    params.Fail("symbol2", "is only for pairs_arbitrage (" +
-                               std::string(strategy.name()) + " trades one symbol)");
-  }
-  spec.timeframe = params.OptionalString("timeframe", 16).value_or("1d");
-  try {
-    Timeframe::Parse(spec.timeframe);
-  } catch (const std::invalid_argument& e) {
-    params.Fail("timeframe", std::string("is invalid: ") + e.what());
-  }
-  const auto start = params.OptionalString("start", 32);
-  const auto end = params.OptionalString("end", 32);
-  spec.range = ParseTimeRange(start, end, "parameters.start", "parameters.end");
-
-  const std::string fill = params.OptionalString("fill", 16).value_or("next-open");
-  if (fill == "close") {
-    spec.config.fill = FillTiming::kClose;
-  } else if (fill != "next-open") {
-    params.Fail("fill", "must be \"next-open\" or \"close\", got \"" + fill + "\"");
-  }
-  spec.config.costs.commission_bps =
-      params.OptionalNumber("commission_bps").value_or(spec.config.costs.commission_bps);
-  spec.config.costs.slippage_bps =
-      params.OptionalNumber("slippage_bps").value_or(spec.config.costs.slippage_bps);
-  spec.config.position_size =
-      params.OptionalNumber("position_size").value_or(spec.config.position_size);
-  spec.config.allow_short = !params.OptionalBool("long_only").value_or(false);
-  try {
-    spec.config.Validate();
-  } catch (const std::invalid_argument& e) {
-    throw BadRequest(std::string("invalid parameters: ") + e.what());
-  }
-  if (params.Has("in_sample") && params.Has("folds")) {
-    throw BadRequest(
-        "fields 'parameters.in_sample' and 'parameters.folds' exclude each "
-        "other");
-  }
-  if (params.Has("in_sample")) {
-    const double f = params.Number("in_sample");
-    if (!(f > 0 && f < 1)) params.Fail("in_sample", "must be in (0, 1)");
-    spec.split.in_sample = f;
-  }
-  if (params.Has("folds"))
-    spec.split.folds = static_cast<int>(params.Integer("folds", 2, 100));
-
-  spec.params = ReadStrategyParams(strategy, params);
-
-  ordered_json& c = spec.canonical;
-  c["symbol"] = spec.symbol;
-  if (!spec.symbol2.empty()) c["symbol2"] = spec.symbol2;
-  c["timeframe"] = spec.timeframe;
-  if (start) c["start"] = *start;
-  if (end) c["end"] = *end;
-  c["fill"] = FillName(spec.config.fill);
-  c["commission_bps"] = spec.config.costs.commission_bps;
-  c["slippage_bps"] = spec.config.costs.slippage_bps;
-  c["position_size"] = spec.config.position_size;
-  c["long_only"] = !spec.config.allow_short;
-  if (spec.split.in_sample > 0) c["in_sample"] = spec.split.in_sample;
-  if (spec.split.folds > 0) c["folds"] = spec.split.folds;
-  const ordered_json strategy_params = ParamsToJson(space, spec.params);
-  for (const auto& [key, value] : strategy_params.items()) c[key] = value;
-  return spec;
-}
-
-Market LoadRunMarket(const std::string& store, const RunSpec& spec) {
-  const Timeframe tf = Timeframe::Parse(spec.timeframe);
-  auto load = [&](const std::string& symbol) {
-    BarSeries bars =
-        SliceBars(ReadStoredSeries(store, symbol, spec.timeframe), spec.range);
-    if (bars.size() < 2) {
-      throw BadRequest("symbol '" + symbol + "' has " + std::to_string(bars.size()) +
-                       " bar(s) in the requested range; at least 2 are needed");
-    }
-    return bars;
-  };
-  BarSeries a = load(spec.symbol);
-  if (spec.symbol2.empty()) return MakeMarket(a, tf);
-  return MakePairMarket(std::move(a), load(spec.symbol2), tf);
 }
 
 ordered_json ParseOrNull(const std::string& text) {
@@ -231,7 +86,17 @@ std::string OwnerName() {
 }  // namespace
 
 Algorunner::Algorunner(ServicesConfig config)
-    : config_(std::move(config)), owner_(OwnerName()) {}
+    : Algorunner(std::move(config), AlgorunnerLimitsFromEnvironment()) {}
+
+Algorunner::Algorunner(ServicesConfig config, AlgorunnerLimits limits)
+    : config_(std::move(config)), limits_(std::move(limits)), owner_(OwnerName()) {
+  if (limits_.concurrent_from_environment) {
+    config_.max_background_runs = limits_.max_concurrent;
+  }
+  for (const std::string& w : limits_.warnings) {
+    std::fprintf(stderr, "algorunner: %s\n", w.c_str());
+  }
+}
 
 Algorunner::~Algorunner() {
   std::map<std::string, std::shared_ptr<BackgroundRun>> runs;
@@ -302,6 +167,14 @@ Response Algorunner::Run(const Request& request) {
   record.owner = owner_;
 
   const bool background = market.size() >= config_.sync_bar_limit;
+  if (ActiveRuns() >= static_cast<std::size_t>(limits_.max_concurrent)) {
+    Response busy =
+        JsonError(429, "too_many_requests",
+                  "this replica already runs " + std::to_string(limits_.max_concurrent) +
+                      " runs (ALGORUNNER_MAX_CONCURRENT); retry later");
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
+  }
   if (background &&
       ActiveRuns() >= static_cast<std::size_t>(config_.max_background_runs)) {
     Response busy = JsonError(503, "busy",
@@ -314,18 +187,29 @@ Response Algorunner::Run(const Request& request) {
   AlgorithmRunLog log(Registry());
   log.Begin(record);
 
+  const double max_seconds = limits_.max_execution_seconds;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(max_seconds));
+  const std::string timeout_error =
+      "ran longer than ALGORUNNER_MAX_EXECUTION_TIME (" + Seconds(max_seconds) + ")";
   if (!background) {
     try {
       const BacktestResult r =
-          RunBacktest(market, *spec.strategy, spec.params, spec.config, spec.split);
+          RunBacktest(market, *spec.strategy, spec.params, spec.config, spec.split,
+                      [&] { return std::chrono::steady_clock::now() >= deadline; });
       const ordered_json summary =
           BacktestSummaryJson(market, *spec.strategy, spec.params, spec.config, r);
       log.End(record.run_id, RunStatus::kFinished, summary.dump(), "");
+    } catch (const BacktestCancelled&) {
+      log.End(record.run_id, RunStatus::kTimedOut, "", timeout_error);
     } catch (const std::exception& e) {
       log.End(record.run_id, RunStatus::kFailed, "", e.what());
       throw;
     }
-    return JsonResponse(200, RunToJson(*log.Find(record.run_id)));
+    ordered_json j = RunToJson(*log.Find(record.run_id));
+    if (spec.requested_id != record.algorithm) j["requested_as"] = spec.requested_id;
+    return JsonResponse(200, j);
   }
 
   const std::size_t bars = market.size();
@@ -333,11 +217,13 @@ Response Algorunner::Run(const Request& request) {
   const std::string registry_path = config_.registry;
   const auto hook = config_.before_background_run;
   const std::string run_id = record.run_id;
+  const std::string requested_id = spec.requested_id;
   {
     const std::lock_guard lock(mutex_);
     runs_[run_id] = state;
-    state->thread = std::thread([state, registry_path, hook, run_id,
-                                 spec = std::move(spec), market = std::move(market)] {
+    state->thread = std::thread([state, registry_path, hook, run_id, deadline,
+                                 timeout_error, spec = std::move(spec),
+                                 market = std::move(market)] {
       std::optional<SqliteDb> db;
       try {
         db.emplace(OpenRegistry(registry_path, OpenMode::kReadWrite));
@@ -350,9 +236,14 @@ Response Algorunner::Run(const Request& request) {
       AlgorithmRunLog run_log(*db);
       auto last_poll = std::chrono::steady_clock::now();
       bool stop_requested = false;
+      bool timed_out = false;
       const std::function<bool()> cancelled = [&] {
-        if (state->cancel || stop_requested) return true;
+        if (state->cancel || stop_requested || timed_out) return true;
         const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
+          timed_out = true;
+          return true;
+        }
         if (now - last_poll >= std::chrono::milliseconds(250)) {
           last_poll = now;
           try {
@@ -373,7 +264,13 @@ Response Algorunner::Run(const Request& request) {
         result = BacktestSummaryJson(market, *spec.strategy, spec.params, spec.config, r)
                      .dump();
       } catch (const BacktestCancelled&) {
-        status = RunStatus::kCancelled;
+        // A stop asked for wins over a deadline passed at the same check.
+        if (timed_out && !state->cancel && !stop_requested) {
+          status = RunStatus::kTimedOut;
+          error = timeout_error;
+        } else {
+          status = RunStatus::kCancelled;
+        }
       } catch (const std::exception& e) {
         status = RunStatus::kFailed;
         error = e.what();
@@ -394,6 +291,7 @@ Response Algorunner::Run(const Request& request) {
   j["run_id"] = run_id;
   j["status"] = "running";
   j["algorithm_id"] = record.algorithm;
+  if (requested_id != record.algorithm) j["requested_as"] = requested_id;
   j["symbol"] = record.symbol;
   j["bars"] = bars;
   j["status_url"] = std::string(kStatus) + "?run_id=" + run_id;
@@ -416,6 +314,9 @@ Response Algorunner::Status(const Request& request) {
   j["registry"] = config_.registry;
   j["sync_bar_limit"] = config_.sync_bar_limit;
   j["max_background_runs"] = config_.max_background_runs;
+  j["limits"] = {{"max_execution_time", limits_.max_execution_seconds},
+                 {"max_concurrent", limits_.max_concurrent}};
+  if (!limits_.warnings.empty()) j["warnings"] = limits_.warnings;
   j["active_runs"] = ActiveRuns();
   j["algorithms"] = AllStrategies().size();
   ordered_json runs = ordered_json::array();
@@ -426,47 +327,18 @@ Response Algorunner::Status(const Request& request) {
 
 Response Algorunner::Algorithms(const Request& request) {
   CheckQueryKeys(request, {});
-  ordered_json list = ordered_json::array();
-  for (const Strategy* s : AllStrategies()) {
-    ordered_json a;
-    a["id"] = s->name();
-    a["category"] = Category(s->name());
-    a["description"] = s->description();
-    a["needs_pair"] = s->needs_pair();
-    a["parameters"] = SpaceToJson(s->space());
-    list.push_back(a);
-  }
-  ordered_json engine = ordered_json::array();
-  auto add = [&](const char* name, const char* type, ordered_json fallback,
-                 const char* description) {
-    engine.push_back({{"name", name},
-                      {"type", type},
-                      {"default", std::move(fallback)},
-                      {"description", description}});
-  };
-  add("symbol", "string", nullptr, "stored symbol to trade (required)");
-  add("symbol2", "string", nullptr, "second leg, pairs_arbitrage only (required there)");
-  add("timeframe", "string", "1d", "stored bar timeframe");
-  add("start", "string", nullptr, "first bar's ISO date or date-time (inclusive)");
-  add("end", "string", nullptr, "last bar's ISO date or date-time (inclusive)");
-  add("fill", "string", "next-open", "next-open or close");
-  add("commission_bps", "float", 1.0, "commission per side, basis points");
-  add("slippage_bps", "float", 1.0, "slippage per side, basis points");
-  add("position_size", "float", 1.0, "exposure as a fraction of equity, (0, 10]");
-  add("long_only", "bool", false, "turn short signals flat");
-  add("in_sample", "float", nullptr, "also report in/out-of-sample metrics, (0, 1)");
-  add("folds", "int", nullptr, "also report K walk-forward folds, 2..100");
-  ordered_json j;
-  j["algorithms"] = list;
-  j["count"] = list.size();
-  j["run_parameters"] = engine;
-  return JsonResponse(200, j);
+  return JsonResponse(200, AlgorithmsJson());
 }
 
 Response Algorunner::Stop(const Request& request) {
   CheckQueryKeys(request, {});
   const nlohmann::json body = ParseJsonBody(request.body);
-  const JsonObjectReader top(body, "", {"run_id"});
+  const JsonObjectReader top(body, "", {"run_id", "algorithm_id"});
+  if (top.Has("run_id") && top.Has("algorithm_id")) {
+    throw BadRequest("fields 'run_id' and 'algorithm_id' exclude each other");
+  }
+  if (top.Has("algorithm_id")) return StopAlgorithm(top.String("algorithm_id", 64));
+  if (!top.Has("run_id")) throw BadRequest("missing field 'run_id' (or 'algorithm_id')");
   const std::string run_id = top.String("run_id", 64);
   AlgorithmRunLog log(Registry());
   const auto record = log.Find(run_id);
@@ -501,6 +373,47 @@ Response Algorunner::Stop(const Request& request) {
   }
   if (local->thread.joinable()) local->thread.join();
   return JsonResponse(200, RunToJson(*log.Find(run_id)));
+}
+
+Response Algorunner::StopAlgorithm(const std::string& algorithm_id) {
+  const std::string algorithm(FindAlgorithm(algorithm_id).name());
+  AlgorithmRunLog log(Registry());
+  const std::vector<AlgorithmRunRecord> running = log.Running(algorithm);
+  // This replica's runs: cancelled all at once, then joined.
+  std::vector<std::shared_ptr<BackgroundRun>> local;
+  {
+    const std::lock_guard lock(mutex_);
+    for (const AlgorithmRunRecord& r : running) {
+      const auto it = runs_.find(r.run_id);
+      if (it == runs_.end()) continue;
+      it->second->cancel = true;
+      local.push_back(it->second);
+      runs_.erase(it);
+    }
+  }
+  for (const AlgorithmRunRecord& r : running) log.RequestStop(r.run_id);
+  for (auto& run : local) {
+    if (run->thread.joinable()) run->thread.join();
+  }
+  bool stopping = false;
+  ordered_json stopped = ordered_json::array();
+  for (const AlgorithmRunRecord& r : running) {
+    const auto now = log.Find(r.run_id);
+    if (!now) continue;
+    ordered_json j = RunToJson(*now);
+    if (now->status == RunStatus::kRunning) {
+      j["status"] = "stopping";
+      stopping = true;
+    }
+    stopped.push_back(std::move(j));
+  }
+  ordered_json j;
+  j["algorithm_id"] = algorithm;
+  if (algorithm_id != algorithm) j["requested_as"] = algorithm_id;
+  j["stopped"] = stopped;
+  j["count"] = stopped.size();
+  if (stopping) j["detail"] = "runs of other replicas stop at their next check";
+  return JsonResponse(stopping ? 202 : 200, j);
 }
 
 }  // namespace qf::services

@@ -1,7 +1,9 @@
 #include "services/screener.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include "services/json_writer.h"
 #include "services/request_json.h"
 #include "services/screen_criteria.h"
+#include "services/screen_request.h"
 #include "storage/algorithm_run_log.h"
 #include "storage/csv_table_reader.h"
 #include "storage/registry_db.h"
@@ -29,16 +32,6 @@ constexpr const char* kCustomFilter = "/api/screener/custom-filter";
 constexpr const char* kOverview = "/api/screener/market-overview";
 
 constexpr int64_t kDefaultLimit = 50;
-constexpr int64_t kMaxLimit = 1000;
-constexpr std::size_t kMaxSectors = 100;
-
-// Range filters of /screen, each {"min", "max"} over the numeric field of that name.
-const std::vector<std::string>& RangeFilters() {
-  static const std::vector<std::string> kNames = {
-      "price",      "volume", "avg_volume",    "change_pct",
-      "market_cap", "pe",     "dividend_yield"};
-  return kNames;
-}
 
 void WriteNumber(JsonWriter& w, const char* key, double v) {
   w.Key(key);
@@ -84,7 +77,15 @@ bool ValidFilterName(const std::string& name) {
 
 }  // namespace
 
-Screener::Screener(ServicesConfig config) : config_(std::move(config)) {}
+Screener::Screener(ServicesConfig config)
+    : Screener(std::move(config), ScreenerLimitsFromEnvironment()) {}
+
+Screener::Screener(ServicesConfig config, ScreenerLimits limits)
+    : config_(std::move(config)), limits_(std::move(limits)) {
+  for (const std::string& w : limits_.warnings) {
+    std::fprintf(stderr, "screener: %s\n", w.c_str());
+  }
+}
 
 std::vector<Route> Screener::routes() const {
   return {{"POST", kScreen},
@@ -113,10 +114,15 @@ const MarketUniverse& Screener::Universe() {
                    "' does not exist (create it with 'quantfarm data synth' or "
                    "'quantfarm data import')");
   }
-  if (!universe_ || !(now == stamp_)) {
+  const auto clock = std::chrono::steady_clock::now();
+  const bool stale = limits_.refresh_interval_seconds > 0 &&
+                     clock - loaded_clock_ >=
+                         std::chrono::duration<double>(limits_.refresh_interval_seconds);
+  if (!universe_ || !(now == stamp_) || stale) {
     universe_ = LoadMarketUniverse(config_.store, config_.timeframe);
     stamp_ = now;
     loaded_at_ = UtcNowIso();
+    loaded_clock_ = clock;
     ++reloads_;
   }
   return *universe_;
@@ -136,54 +142,7 @@ Response Screener::Screen(const Request& request) {
   const nlohmann::json body = ParseJsonBody(request.body);
   const JsonObjectReader top(body, "", {"filters", "custom_filter", "limit", "sort"});
   std::vector<ScreenCriterion> criteria;
-  if (top.Has("filters")) {
-    std::vector<std::string> allowed = RangeFilters();
-    allowed.push_back("sector");
-    const JsonObjectReader filters = top.Object("filters", allowed);
-    for (const std::string& name : RangeFilters()) {
-      if (!filters.Has(name)) continue;
-      const JsonObjectReader range = filters.Object(name, {"min", "max"});
-      const auto lo = range.OptionalNumber("min");
-      const auto hi = range.OptionalNumber("max");
-      if (lo && hi && *lo > *hi) {
-        throw BadRequest("field '" + filters.PathOf(name) + "' has min > max");
-      }
-      auto add = [&](ScreenOp op, double v) {
-        ScreenCriterion c;
-        c.field = name;
-        c.op = op;
-        c.numbers = {v};
-        c.value = v;
-        criteria.push_back(std::move(c));
-      };
-      if (lo) add(ScreenOp::kGe, *lo);
-      if (hi) add(ScreenOp::kLe, *hi);
-    }
-    if (filters.Has("sector")) {
-      const nlohmann::json& s = filters.At("sector");
-      nlohmann::json list = s.is_string() ? nlohmann::json::array({s}) : s;
-      if (!list.is_array() || list.empty() || list.size() > kMaxSectors) {
-        filters.Fail("sector", "must be a string or an array of 1 to " +
-                                   std::to_string(kMaxSectors) + " strings, got " +
-                                   JsonTypeName(s));
-      }
-      ScreenCriterion c;
-      c.field = "sector";
-      c.numeric = false;
-      c.op = ScreenOp::kIn;
-      c.value = list;
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        const std::string item = filters.PathOf("sector") + "[" + std::to_string(i) + "]";
-        if (!list[i].is_string() || list[i].get_ref<const std::string&>().empty() ||
-            list[i].get_ref<const std::string&>().size() > kMaxStringField) {
-          throw BadRequest("field '" + item + "' must be a non-empty string, got " +
-                           JsonTypeName(list[i]));
-        }
-        c.texts.push_back(AsciiLower(list[i].get<std::string>()));
-      }
-      criteria.push_back(std::move(c));
-    }
-  }
+  if (top.Has("filters")) criteria = ParseScreenFilters(top.At("filters"), "filters");
   std::string custom;
   if (top.Has("custom_filter")) {
     custom = top.String("custom_filter", 64);
@@ -196,8 +155,8 @@ Response Screener::Screen(const Request& request) {
       criteria.push_back(std::move(c));
     }
   }
-  const int64_t limit =
-      top.OptionalInteger("limit", 1, kMaxLimit).value_or(kDefaultLimit);
+  const int64_t limit = top.OptionalInteger("limit", 1, limits_.max_results)
+                            .value_or(std::min(kDefaultLimit, limits_.max_results));
   std::string sort_field = "symbol";
   bool descending = false;
   if (top.Has("sort")) {
@@ -285,8 +244,8 @@ Response Screener::Filters(const Request& request) {
     } else {
       ops = {"eq", "ne", "in"};
     }
-    const bool range = std::find(RangeFilters().begin(), RangeFilters().end(), f.name) !=
-                       RangeFilters().end();
+    const bool range = std::find(RangeFilterNames().begin(), RangeFilterNames().end(),
+                                 f.name) != RangeFilterNames().end();
     fields.push_back({{"name", f.name},
                       {"type", f.numeric ? "number" : "string"},
                       {"operators", ops},
@@ -311,7 +270,9 @@ Response Screener::Filters(const Request& request) {
   j["sort_fields"] = ordered_json::array();
   for (const ScreenField& f : ScreenFields()) j["sort_fields"].push_back(f.name);
   j["sort_orders"] = {"asc", "desc"};
-  j["limit"] = {{"default", kDefaultLimit}, {"max", kMaxLimit}};
+  j["limit"] = {{"default", std::min(kDefaultLimit, limits_.max_results)},
+                {"max", limits_.max_results}};
+  j["seed_filter_types"] = SeedFilterTypes();
   j["custom_filters"] = custom;
   return JsonResponse(200, j);
 }
@@ -337,6 +298,9 @@ Response Screener::Status(const Request& request) {
   j["snapshot_loaded_at"] =
       loaded_at_.empty() ? ordered_json(nullptr) : ordered_json(loaded_at_);
   j["snapshot_loads"] = reloads_;
+  j["limits"] = {{"max_results", limits_.max_results},
+                 {"refresh_interval", limits_.refresh_interval_seconds}};
+  if (!limits_.warnings.empty()) j["warnings"] = limits_.warnings;
   return JsonResponse(200, j);
 }
 

@@ -1,6 +1,7 @@
 #include "services/tickscrawler.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <system_error>
@@ -39,12 +40,42 @@ bool IsInside(const fs::path& path, const fs::path& folder) {
   return true;
 }
 
+// A positive integer from the environment, `fallback` when unset or not one.
+int PositiveEnv(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  return *end == '\0' && n >= 1 && n <= 3600 ? static_cast<int>(n) : fallback;
+}
+
 }  // namespace
 
-Tickscrawler::Tickscrawler(ServicesConfig config) : config_(std::move(config)) {}
+Tickscrawler::Tickscrawler(ServicesConfig config)
+    : config_(std::move(config)),
+      connectors_(ConnectorSettings::FromEnvironment()),
+      max_crawls_(PositiveEnv("TICKSCRAWLER_MAX_CRAWLS", 4)),
+      timeout_seconds_(PositiveEnv("TICKSCRAWLER_TIMEOUT", 10)) {
+  // Closed 1-minute bars of a stream go into the store like a crawl's: appended after
+  // the last stored bar in one atomic write.
+  const std::string store = config_.store;
+  try {
+    streams_ = std::make_unique<TickStreams>(
+        config_.open_websocket, [store](const std::string& symbol, const BarSeries& bars) {
+          BarSeries named = bars;
+          named.symbol = symbol;
+          MarketStore(store).Append({named}, "stream:binance");
+        });
+  } catch (const std::invalid_argument& e) {
+    streams_error_ = e.what();
+  }
+}
 
 std::vector<Route> Tickscrawler::routes() const {
-  return {{"GET", kSources}, {"GET", kStatus}, {"GET", kHistorical}, {"POST", kCrawl}};
+  std::vector<Route> routes = {
+      {"GET", kSources}, {"GET", kStatus}, {"GET", kHistorical}, {"POST", kCrawl}};
+  for (const Route& r : TickStreams::routes()) routes.push_back(r);
+  return routes;
 }
 
 Response Tickscrawler::Handle(const Request& request) {
@@ -52,7 +83,12 @@ Response Tickscrawler::Handle(const Request& request) {
     if (r.path == kSources) return Sources(r);
     if (r.path == kStatus) return Status(r);
     if (r.path == kHistorical) return Historical(r);
-    return Crawl(r);
+    if (r.path == kCrawl) return Crawl(r);
+    if (!streams_) {
+      return JsonError(503, "streams_unavailable",
+                       "live streams are off: " + streams_error_);
+    }
+    return streams_->Handle(r);
   });
 }
 
@@ -78,11 +114,7 @@ Response Tickscrawler::Sources(const Request& request) {
   if (!folder_ok) csv["detail"] = "the crawl folder does not exist";
   csv["files"] = files;
   ordered_json list = ordered_json::array({csv});
-  for (const char* name : {"yahoo", "alpaca", "binance"}) {
-    list.push_back({{"name", name},
-                    {"available", false},
-                    {"detail", "internet sources and streams come in a later issue"}});
-  }
+  for (auto& source : RemoteSources()) list.push_back(source);
   return JsonResponse(200, {{"sources", list}});
 }
 
@@ -106,15 +138,50 @@ Response Tickscrawler::Status(const Request& request) {
     j["symbols"] = 0;
   }
   j["crawls"] = crawls_;
+  j["active_crawls"] = active_crawls_.load();
+  j["max_crawls"] = max_crawls_;
+  j["timeout_seconds"] = timeout_seconds_;
   j["last_crawl"] = last_crawl_;
   return JsonResponse(200, j);
 }
 
-Response Tickscrawler::Historical(const Request& request) {
-  CheckQueryKeys(request, {"symbol", "start", "end", "interval", "timeframe"});
+Response Tickscrawler::Historical(const Request& original) {
+  static const std::vector<std::string> kKeys = {"symbol",     "start",    "end",
+                                                 "start_date", "end_date", "interval",
+                                                 "timeframe"};
+  CheckQueryKeys(original, {"symbol", "start", "end", "start_date", "end_date", "interval",
+                            "timeframe"});
+  Request request = original;
+  if (!original.body.empty()) {  // the same fields as a JSON object body
+    const nlohmann::json body = ParseJsonBody(original.body);
+    const JsonObjectReader fields(body, "", kKeys);
+    for (const std::string& key : kKeys) {
+      if (!fields.Has(key)) continue;
+      if (request.query.count(key) > 0) {
+        throw BadRequest("'" + key + "' given both in the query and in the body");
+      }
+      request.query[key] = fields.String(key, 64);
+    }
+  }
+  for (const auto& [alias, name] : {std::pair{"start_date", "start"}, {"end_date", "end"}}) {
+    if (request.query.count(alias) == 0) continue;
+    if (request.query.count(name) > 0) {
+      throw BadRequest(std::string("give one of '") + name + "' and '" + alias + "'");
+    }
+    request.query[name] = request.query[alias];
+  }
   const auto symbol = QueryValue(request, "symbol");
   if (!symbol || symbol->empty()) throw BadRequest("missing query parameter 'symbol'");
-  const std::string timeframe = QueryValue(request, "timeframe").value_or("1d");
+  std::string timeframe = QueryValue(request, "timeframe").value_or("1d");
+  if (!QueryValue(request, "timeframe") && QueryValue(request, "interval")) {
+    // A crawled intraday series is asked for by its interval alone.
+    try {
+      if (MarketStore(config_.store).Contains(*symbol, *QueryValue(request, "interval"))) {
+        timeframe = *QueryValue(request, "interval");
+      }
+    } catch (const std::exception&) {
+    }
+  }
   Timeframe stored;
   try {
     stored = Timeframe::Parse(timeframe);
@@ -193,16 +260,40 @@ std::string Tickscrawler::ResolveInFolder(const std::string& relative,
 
 Response Tickscrawler::Crawl(const Request& request) {
   CheckQueryKeys(request, {});
-  const nlohmann::json body = ParseJsonBody(request.body);
-  const JsonObjectReader top(body, "", {"source", "symbols", "files", "timeframe"});
-  const std::string source = top.String("source", 32);
-  if (source != "csv") {
-    if (source == "yahoo" || source == "alpaca" || source == "binance") {
-      throw NotFound("source '" + source +
-                     "' is not available yet (internet sources come in a later issue)");
-    }
-    top.Fail("source", "must be \"csv\", got \"" + source + "\"");
+  nlohmann::json body = ParseJsonBody(request.body);
+  if (body.contains("source") && body.contains("source_id")) {
+    throw BadRequest("give one of fields 'source' and 'source_id'");
   }
+  const std::string key = body.contains("source_id") ? "source_id" : "source";
+  const std::string source = JsonObjectReader(body, "", {}, true).String(key, 32);
+  if (source == "binance" || source == "yahoo" || source == "alpha_vantage") {
+    return CrawlRemote(body, source);
+  }
+  if (source != "csv") {
+    throw BadRequest("field '" + key +
+                     "' must be one of csv, binance, yahoo, alpha_vantage, got \"" +
+                     source + "\"");
+  }
+  if (key == "source_id") {  // the seed's shape: {"source_id": "csv", "symbols": [...]}
+    body.erase("source_id");
+    body["source"] = "csv";
+    if (body.contains("data_type")) {
+      if (body["data_type"] != "ohlc") {
+        throw BadRequest("field 'data_type': the csv source has only \"ohlc\"");
+      }
+      body.erase("data_type");
+    }
+    if (body.contains("interval") && !body.contains("timeframe")) {
+      body["timeframe"] = body["interval"];
+    }
+    body.erase("interval");
+    body.erase("limit");
+  }
+  return CrawlCsv(body);
+}
+
+Response Tickscrawler::CrawlCsv(const nlohmann::json& body) {
+  const JsonObjectReader top(body, "", {"source", "symbols", "files", "timeframe"});
   const std::string timeframe = top.OptionalString("timeframe", 16).value_or("1d");
   try {
     Timeframe::Parse(timeframe);

@@ -1,24 +1,33 @@
 #ifndef QUANTFARM_SERVICES_TICKSCRAWLER_H_
 #define QUANTFARM_SERVICES_TICKSCRAWLER_H_
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "services/market_connectors.h"
 #include "services/service.h"
 #include "services/services_config.h"
+#include "services/tick_streams.h"
 
 namespace qf::services {
 
 // The tickscrawler service: market data in and out of the store.
 //
 //   GET  /api/tickscrawler/sources   the "csv" source (config.crawl_folder and the CSV
-//        files in it) and the internet sources, listed as unavailable (a later issue).
-//   GET  /api/tickscrawler/status    the store's series count and this replica's last
-//        crawl.
+//        files in it) and the internet sources binance, yahoo, alpha_vantage, each
+//        with "available" and, when not, why (no fetch client, disabled, no key).
+//        Keys are never shown, only whether one is configured.
+//   GET  /api/tickscrawler/status    the store's series count, this replica's last
+//        crawl and the crawl limits.
 //   GET  /api/tickscrawler/historical?symbol=S[&start=ISO][&end=ISO][&interval=1w]
-//        [&timeframe=1d]  bars of the stored series (timeframe, default 1d) between
+//        [&timeframe=1d]  (start_date / end_date are synonyms of start / end; the same
+//        fields may come as a JSON object body instead of the query) bars of the
+//        stored series (timeframe: default 1d, or `interval` when that series is
+//        stored) between
 //        start and end (inclusive; a date alone as end means through that day),
 //        resampled to `interval` (default: the stored timeframe; see ResampleBars).
 //        At most kMaxHistoricalBars bars: more is a 400 asking for a narrower range or
@@ -31,12 +40,32 @@ namespace qf::services {
 //        one file was imported, 400 with the results when none was (the store is then
 //        untouched). Paths leaving the folder (absolute, "..", symlinks out) are
 //        refused with 400 before anything is read. At most kMaxCrawlFiles files.
+//        The seed's shape {"source_id": "csv", ...} is the same.
+//   POST /api/tickscrawler/crawl  {"source_id" (or "source"): "binance" | "yahoo" |
+//        "alpha_vantage", "symbols": [...] (1..kMaxRemoteSymbols), "data_type": "ohlc"
+//        (default) | "trades" | "ticks" (binance only), "limit": 100 (1..1000;
+//        binance klines/trades), "interval": "1d" (default; 1m 5m 1h 1w 1mo ...),
+//        "start_date"/"end_date" (ISO, optional)}: fetches every symbol, parses it and
+//        appends all of them in one atomic store write (MarketStore::Append /
+//        AppendTrades: stored rows dropped, new rows appended). Failures change
+//        nothing: 503 source_unavailable (no fetch client / disabled / no key), 502
+//        source_unreachable (refused, unreachable, timeout: names the source and
+//        host:port), 502 bad_source_payload (malformed answer, says what), 502
+//        source_error (the source's 4xx/5xx), 429 rate_limited with Retry-After (the
+//        source's 429 is retried once when its Retry-After fits in
+//        TICKSCRAWLER_TIMEOUT, else passed on), 429 too_many_crawls beyond
+//        TICKSCRAWLER_MAX_CRAWLS crawls at once on this replica. No answer or error
+//        holds a key (URLs are redacted).
+//
+// Environment: TICKSCRAWLER_TIMEOUT (seconds per source request, default 10),
+// TICKSCRAWLER_MAX_CRAWLS (default 4) and the connectors' (ConnectorSettings).
 //
 // Handle() is called by one thread at a time.
 class Tickscrawler : public Service {
  public:
   static constexpr std::size_t kMaxHistoricalBars = 10'000;
   static constexpr std::size_t kMaxCrawlFiles = 100;
+  static constexpr std::size_t kMaxRemoteSymbols = 20;
 
   explicit Tickscrawler(ServicesConfig config);
 
@@ -49,14 +78,28 @@ class Tickscrawler : public Service {
   Response Status(const Request& request);
   Response Historical(const Request& request);
   Response Crawl(const Request& request);
+  Response CrawlCsv(const nlohmann::json& body);
+  // tickscrawler_remote.cc: the internet sources.
+  Response CrawlRemote(const nlohmann::json& body, const std::string& source);
+  nlohmann::ordered_json RemoteSources() const;
+  // Why `source` cannot be crawled now, or "" when it can.
+  std::string Unavailable(const std::string& source) const;
   // The absolute, normalised path of `relative` inside the crawl folder; throws
   // BadRequest when it would leave the folder.
   std::string ResolveInFolder(const std::string& relative,
                               const std::string& field) const;
 
   ServicesConfig config_;
+  // Live streams (POST /api/tickscrawler/stream, ...): null when the environment's
+  // stream settings are invalid; `streams_error_` says why (answered 503).
+  std::unique_ptr<TickStreams> streams_;
+  std::string streams_error_;
   nlohmann::ordered_json last_crawl_;  // null before the first crawl
   int64_t crawls_ = 0;
+  ConnectorSettings connectors_;
+  int max_crawls_ = 4;
+  int timeout_seconds_ = 10;
+  std::atomic<int> active_crawls_{0};
 };
 
 }  // namespace qf::services

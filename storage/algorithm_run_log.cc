@@ -12,6 +12,7 @@ RunStatus ParseStatus(const std::string& text) {
   if (text == "running") return RunStatus::kRunning;
   if (text == "finished") return RunStatus::kFinished;
   if (text == "failed") return RunStatus::kFailed;
+  if (text == "timed_out") return RunStatus::kTimedOut;
   return RunStatus::kCancelled;
 }
 
@@ -47,6 +48,8 @@ std::string_view RunStatusName(RunStatus status) {
       return "failed";
     case RunStatus::kCancelled:
       return "cancelled";
+    case RunStatus::kTimedOut:
+      return "timed_out";
   }
   return "failed";
 }
@@ -127,6 +130,18 @@ std::vector<AlgorithmRunRecord> AlgorithmRunLog::Recent(int64_t limit) {
                        " FROM algorithm_runs ORDER BY started_at DESC, rowid DESC "
                        "LIMIT ?");
   s.BindInt(1, limit);
+  std::vector<AlgorithmRunRecord> out;
+  while (s.Step()) out.push_back(ReadRow(s));
+  tx.Commit();
+  return out;
+}
+
+std::vector<AlgorithmRunRecord> AlgorithmRunLog::Running(const std::string& algorithm) {
+  Transaction tx(db_, Transaction::Mode::kRead);
+  Statement s(db_, std::string("SELECT ") + kColumns +
+                       " FROM algorithm_runs WHERE algorithm = ? AND status = 'running' "
+                       "ORDER BY started_at, rowid");
+  s.BindText(1, algorithm);
   std::vector<AlgorithmRunRecord> out;
   while (s.Step()) out.push_back(ReadRow(s));
   tx.Commit();

@@ -11,9 +11,10 @@
 
 namespace qf {
 
-enum class RunStatus { kRunning, kFinished, kFailed, kCancelled };
+// kTimedOut: ended by the algorunner because it ran past its execution time limit.
+enum class RunStatus { kRunning, kFinished, kFailed, kCancelled, kTimedOut };
 
-// "running", "finished", "failed", "cancelled".
+// "running", "finished", "failed", "cancelled", "timed_out".
 std::string_view RunStatusName(RunStatus status);
 
 // One algorithm run of the algorunner service.
@@ -50,6 +51,8 @@ class AlgorithmRunLog {
   std::optional<AlgorithmRunRecord> Find(const std::string& run_id);
   // The `limit` most recent runs, newest first.
   std::vector<AlgorithmRunRecord> Recent(int64_t limit);
+  // Every running run of `algorithm` (on any replica), oldest first.
+  std::vector<AlgorithmRunRecord> Running(const std::string& algorithm);
 
  private:
   SqliteDb& db_;

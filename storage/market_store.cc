@@ -24,6 +24,7 @@
 #include "backtest/timeframe.h"
 #include "storage/atomic_file.h"
 #include "storage/hdf5_handle.h"
+#include "storage/market_store_internal.h"
 
 namespace qf {
 namespace {
@@ -36,7 +37,7 @@ static_assert(std::endian::native == std::endian::little,
 constexpr std::size_t kMaxSymbolLength = 32;
 constexpr std::size_t kMaxListedSymbols = 20;
 
-using SeriesKey = std::pair<std::string, std::string>;  // (symbol, timeframe)
+using store_internal::SeriesKey;
 
 [[noreturn]] void ThrowMissing(const std::string& path) {
   throw StoreError("store '" + path +
@@ -44,7 +45,10 @@ using SeriesKey = std::pair<std::string, std::string>;  // (symbol, timeframe)
                    "'quantfarm data import')");
 }
 
-// Throws StoreError unless `path` is an existing HDF5 file.
+}  // namespace
+
+namespace store_internal {
+
 void RequireStoreFile(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) ThrowMissing(path);
@@ -52,6 +56,12 @@ void RequireStoreFile(const std::string& path) {
     throw StoreError("store '" + path + "' is not an HDF5 file (or it is corrupt)");
   }
 }
+
+}  // namespace store_internal
+
+namespace {
+
+using store_internal::RequireStoreFile;
 
 h5::File OpenForRead(const std::string& path) {
   RequireStoreFile(path);
@@ -64,6 +74,7 @@ std::vector<SeriesKey> ListKeys(const h5::File& file) {
     if (symbol == kFundamentalsGroup || !file.IsGroup(symbol)) continue;
     const h5::Group group = file.OpenGroup(symbol);
     for (const std::string& timeframe : group.ChildNames()) {
+      if (IsTradeKind(timeframe)) continue;  // /<SYMBOL>/trades, /<SYMBOL>/ticks
       if (group.IsGroup(timeframe)) keys.emplace_back(symbol, timeframe);
     }
   }
@@ -121,6 +132,10 @@ SeriesInfo ReadInfo(const h5::Group& group, const std::string& symbol,
   return info;
 }
 
+}  // namespace
+
+namespace store_internal {
+
 void WriteSeries(const h5::Group& group, const BarSeries& bars, const std::string& source,
                  const std::string& written_at) {
   group.WriteColumn("time", std::span<const int64_t>(bars.time));
@@ -140,6 +155,13 @@ void WriteSeries(const h5::Group& group, const BarSeries& bars, const std::strin
 h5::Group OpenOrCreateGroup(const h5::Location& parent, const std::string& name) {
   return parent.HasChild(name) ? parent.OpenGroup(name) : parent.CreateGroup(name);
 }
+
+}  // namespace store_internal
+
+namespace {
+
+using store_internal::OpenOrCreateGroup;
+using store_internal::WriteSeries;
 
 void ValidateForWrite(const std::vector<BarSeries>& series) {
   std::set<SeriesKey> seen;
@@ -161,13 +183,19 @@ void ValidateForWrite(const std::vector<BarSeries>& series) {
   }
 }
 
+}  // namespace
+
+namespace store_internal {
+
 std::string NowIsoUtc() {
   const auto now = std::chrono::system_clock::now();
   return FormatIsoDateTime(
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
 }
 
-}  // namespace
+}  // namespace store_internal
+
+using store_internal::NowIsoUtc;
 
 void ValidateSymbolName(const std::string& symbol) {
   const bool valid_chars = std::all_of(symbol.begin(), symbol.end(), [](char c) {
@@ -272,11 +300,8 @@ BarSeries MarketStore::Read(const std::string& symbol,
   return bars;
 }
 
-namespace {
+namespace store_internal {
 
-// Rewrites the store at `path` atomically: every series not in `replaced` and, unless
-// `drop_fundamentals`, the fundamentals group are copied from the old file (if any),
-// then `add(out)` writes the rest.
 void RewriteStore(const std::string& path, const std::set<SeriesKey>& replaced,
                   bool drop_fundamentals,
                   const std::function<void(const h5::File& out)>& add) {
@@ -292,11 +317,15 @@ void RewriteStore(const std::string& path, const std::set<SeriesKey>& replaced,
     if (exists) old.emplace(h5::File::Open(target, h5::File::Mode::kReadOnly));
     h5::File out = h5::File::Create(temp);
     if (old) {
-      for (const auto& [symbol, timeframe] : ListKeys(*old)) {
-        if (replaced.count({symbol, timeframe}) > 0) continue;
+      // Every child group of every symbol: series and trade/tick datasets alike.
+      for (const std::string& symbol : old->ChildNames()) {
+        if (symbol == kFundamentalsGroup || !old->IsGroup(symbol)) continue;
         const h5::Group from = old->OpenGroup(symbol);
-        const h5::Group to = OpenOrCreateGroup(out, symbol);
-        from.CopyChild(timeframe, to, timeframe);
+        for (const std::string& child : from.ChildNames()) {
+          if (!from.IsGroup(child) || replaced.count({symbol, child}) > 0) continue;
+          const h5::Group to = OpenOrCreateGroup(out, symbol);
+          from.CopyChild(child, to, child);
+        }
       }
       if (!drop_fundamentals && old->IsGroup(kFundamentalsGroup)) {
         old->CopyChild(kFundamentalsGroup, out, kFundamentalsGroup);
@@ -306,6 +335,12 @@ void RewriteStore(const std::string& path, const std::set<SeriesKey>& replaced,
     out.Close();
   });
 }
+
+}  // namespace store_internal
+
+namespace {
+
+using store_internal::RewriteStore;
 
 std::vector<Fundamentals> ReadFundamentalRows(const h5::File& file,
                                               const std::string& path) {

@@ -34,6 +34,36 @@ struct FundamentalsTable {
   std::string written_at;          // ISO UTC time of the last write
 };
 
+// Trades (or ticks) of one symbol: parallel columns, one row per trade. Invariants
+// (checked by MarketStore::AppendTrades): same lengths; `id` strictly increasing;
+// `time` (UTC epoch milliseconds) non-decreasing; price finite and > 0; qty finite and
+// >= 0; is_buyer_maker 0 or 1.
+struct TradeSeries {
+  std::string symbol;
+  std::vector<int64_t> id;
+  std::vector<int64_t> time;
+  std::vector<double> price;
+  std::vector<double> qty;
+  std::vector<int64_t> is_buyer_maker;
+
+  std::size_t size() const { return id.size(); }
+  bool empty() const { return id.empty(); }
+};
+
+// The dataset names of trade series under a symbol's group ("trades", "ticks"); never
+// timeframes, never listed by MarketStore::List.
+bool IsTradeKind(const std::string& name);
+
+// What one Append / AppendTrades did to one series.
+struct AppendCount {
+  std::string symbol;
+  std::string name;       // timeframe, or "trades" / "ticks"
+  int64_t appended = 0;   // rows after the last stored one, now stored
+  int64_t dropped = 0;    // rows whose time (bars) or id (trades) was already stored
+  int64_t stored = 0;     // rows of the series after the call
+  bool created = false;   // the series did not exist before
+};
+
 // Throws std::invalid_argument unless `symbol` matches [A-Za-z0-9._-]{1,32} and is not
 // ".", ".." or kFundamentalsGroup (symbols become HDF5 link names).
 void ValidateSymbolName(const std::string& symbol);
@@ -89,6 +119,25 @@ class MarketStore {
   // Write and WriteFundamentals in one atomic rewrite (all checks first).
   void Write(const std::vector<BarSeries>& series, const std::vector<Fundamentals>& rows,
              const std::string& source) const;
+  // Appends bars to stored series in one atomic rewrite (as Write), creating absent
+  // series and the file. Per series: rows after the last stored bar are appended, rows
+  // whose time is already stored are dropped. Throws std::invalid_argument naming the
+  // series and the row, with nothing written, when a batch breaks ValidateBars (order
+  // within the batch, non-finite or non-positive prices, ...), has a row before the
+  // last stored bar that is not stored (out of order), or when two batches share a
+  // series. Nothing is written when no row is new. Appends to one store are serialised
+  // by an advisory lock on path + ".lock" (across processes).
+  std::vector<AppendCount> Append(const std::vector<BarSeries>& series,
+                                  const std::string& source) const;
+  // The same for trades into "/<SYMBOL>/<kind>" (kind "trades" or "ticks"; columns id,
+  // time, price, qty, is_buyer_maker), keyed by id: a stored id is dropped, an id
+  // below the last stored one that is not stored rejects the batch.
+  std::vector<AppendCount> AppendTrades(const std::vector<TradeSeries>& trades,
+                                        const std::string& kind,
+                                        const std::string& source) const;
+  // The stored trades of `symbol` under `kind`; StoreError when absent or damaged.
+  TradeSeries ReadTrades(const std::string& symbol, const std::string& kind) const;
+
   // The stored fundamentals; empty rows when the store has none. Throws StoreError for
   // a missing store or a damaged table.
   FundamentalsTable ReadFundamentals() const;

@@ -72,8 +72,32 @@ CREATE TABLE screener_filters(
 )sql";
 
 // What version 3 adds: voting ensembles (see EnsembleStore). An ensemble's version
-// counts its member changes; its members are those of the current version.
+// counts its member changes; its members are those of the current version. It also
+// rebuilds algorithm_runs (SQLite cannot alter a CHECK) so that its status may be
+// 'timed_out': a new table, the rows copied, the old one dropped (with its index) and
+// the new one renamed. Applied after kSchemaV2Additions to new registries too.
 constexpr const char* kSchemaV3Additions = R"sql(
+CREATE TABLE algorithm_runs_v3(
+  run_id TEXT PRIMARY KEY NOT NULL,
+  algorithm TEXT NOT NULL,
+  symbol TEXT NOT NULL,
+  request TEXT NOT NULL,
+  status TEXT NOT NULL
+    CHECK (status IN ('running', 'finished', 'failed', 'cancelled', 'timed_out')),
+  owner TEXT NOT NULL,
+  stop_requested INTEGER NOT NULL DEFAULT 0,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  result TEXT,
+  error TEXT);
+INSERT INTO algorithm_runs_v3(run_id, algorithm, symbol, request, status, owner,
+                              stop_requested, started_at, ended_at, result, error)
+  SELECT run_id, algorithm, symbol, request, status, owner, stop_requested, started_at,
+         ended_at, result, error
+  FROM algorithm_runs ORDER BY rowid;
+DROP TABLE algorithm_runs;
+ALTER TABLE algorithm_runs_v3 RENAME TO algorithm_runs;
+CREATE INDEX algorithm_runs_by_start ON algorithm_runs(started_at);
 CREATE TABLE ensembles(
   name TEXT PRIMARY KEY NOT NULL,
   voting TEXT NOT NULL CHECK (voting IN ('hard', 'soft')),

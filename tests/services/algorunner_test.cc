@@ -202,6 +202,8 @@ TEST_F(AlgorunnerTest, BadRequestsAre400Or404AndChangeNothing) {
     ExpectError(Post(a, kRun, RunBody("no_such_algo", {{"symbol", "AAA"}})), 404,
                 "not_found",
                 "unknown algorithm 'no_such_algo'; algorithms: ema_crossover");
+    ExpectError(Post(a, kRun, RunBody("no_such_algo", {{"symbol", "AAA"}})), 404,
+                "not_found", "aliases: momentum_strategy (momentum_roc)");
     ExpectError(Post(a, kRun, RunBody("ema_crossover", {{"symbol", "XYZ"}})), 404,
                 "not_found", "symbol 'XYZ' not in store '" + config_.store + "'");
     ExpectError(
@@ -217,6 +219,19 @@ TEST_F(AlgorunnerTest, BadRequestsAre400Or404AndChangeNothing) {
                 "unknown field 'run'");
     ExpectError(Post(a, kStop, json::object()), 400, "bad_request",
                 "missing field 'run_id'");
+    ExpectError(Post(a, kStop, {{"run_id", "run-1"}, {"algorithm_id", "momentum_roc"}}),
+                400, "bad_request",
+                "fields 'run_id' and 'algorithm_id' exclude each other");
+    ExpectError(Post(a, kStop, {{"algorithm_id", "nope"}}), 404, "not_found",
+                "unknown algorithm 'nope'");
+    ExpectError(Post(a, kStop, {{"algorithm_id", 3}}), 400, "bad_request",
+                "field 'algorithm_id' must be a string, got number");
+    ExpectError(Post(a, kRun,
+                     RunBody("momentum_strategy", {{"symbol", "AAA"}, {"lookback", 20}})),
+                400, "bad_request",
+                "unknown field 'parameters.lookback' (allowed: symbol");
+    ExpectError(Post(a, kRun, RunBody("arbitrage_strategy", {{"symbol", "AAA"}})), 400,
+                "bad_request", "missing field 'parameters.symbol2'");
   }
   EXPECT_EQ(testing::ReadBytes(config_.store), store_before);
   EXPECT_EQ(testing::ReadBytes(config_.registry), db_before);
@@ -306,6 +321,185 @@ TEST_F(AlgorunnerTest, AFullReplicaRefusesMoreBackgroundRunsAndCancelsOnShutdown
   }
   Algorunner later(config_);
   EXPECT_EQ(StatusOf(later, run_id)["status"], "cancelled");
+}
+
+TEST_F(AlgorunnerTest, TheSeedSystemsIdsAreAliasesOfSeeds) {
+  Algorunner a(config_);
+  const json list = Json(Call(a, "GET", "/api/algorunner/algorithms"));
+  EXPECT_EQ(list["aliases"]["momentum_strategy"], "momentum_roc");
+  EXPECT_EQ(list["aliases"]["mean_reversion_strategy"], "zscore_reversion");
+  EXPECT_EQ(list["aliases"]["arbitrage_strategy"], "pairs_arbitrage");
+  for (const json& alg : list["algorithms"]) {
+    if (alg["id"] == "momentum_roc") {
+      EXPECT_EQ(alg["aliases"], json::array({"momentum_strategy"}));
+    } else if (alg["id"] == "ema_crossover") {
+      EXPECT_EQ(alg["aliases"], json::array());
+    }
+  }
+  const struct {
+    const char* alias;
+    const char* seed;
+    json parameters;
+  } cases[] = {
+      {"momentum_strategy", "momentum_roc", {{"symbol", "AAA"}, {"period", 20}}},
+      {"mean_reversion_strategy",
+       "zscore_reversion",
+       {{"symbol", "BBB"}, {"period", 30}}},
+      {"arbitrage_strategy", "pairs_arbitrage", {{"symbol", "AAA"}, {"symbol2", "BBB"}}}};
+  for (const auto& c : cases) {
+    const Response by_alias = Post(a, kRun, RunBody(c.alias, c.parameters));
+    ASSERT_EQ(by_alias.status, 200) << c.alias << ": " << by_alias.body;
+    const json j = Json(by_alias);
+    EXPECT_EQ(j["algorithm_id"], c.seed);
+    EXPECT_EQ(j["requested_as"], c.alias);
+    const json direct = Json(Post(a, kRun, RunBody(c.seed, c.parameters)));
+    EXPECT_EQ(j["metrics"], direct["metrics"]) << c.alias;
+    EXPECT_FALSE(direct.contains("requested_as"));
+  }
+}
+
+TEST_F(AlgorunnerTest, StopByAlgorithmStopsEveryRunOfItOnEveryReplica) {
+  config_.sync_bar_limit = 100;
+  config_.max_background_runs = 4;
+  config_.before_background_run = [](const std::string&,
+                                     const std::function<bool()>& cancelled) {
+    for (int i = 0; i < 4000 && !cancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  Algorunner owner(config_);
+  Algorunner other(config_);
+  std::vector<std::string> momentum;
+  for (const char* sym : {"AAA", "BBB"}) {
+    const Response r = Post(owner, kRun, RunBody("momentum_strategy", {{"symbol", sym}}));
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(Json(r)["requested_as"], "momentum_strategy");
+    momentum.push_back(Json(r)["run_id"]);
+  }
+  const Response remote = Post(other, kRun, RunBody("momentum_roc", {{"symbol", "CCC"}}));
+  ASSERT_EQ(remote.status, 202) << remote.body;
+  momentum.push_back(Json(remote)["run_id"]);
+  const Response ema = Post(owner, kRun, RunBody("ema_crossover", {{"symbol", "AAA"}}));
+  ASSERT_EQ(ema.status, 202) << ema.body;
+
+  // From `owner`: its two are cancelled at once, other's is asked to stop (202).
+  const Response stop = Post(owner, kStop, {{"algorithm_id", "momentum_strategy"}});
+  ASSERT_EQ(stop.status, 202) << stop.body;
+  const json j = Json(stop);
+  EXPECT_EQ(j["algorithm_id"], "momentum_roc");
+  EXPECT_EQ(j["count"], 3);
+  std::map<std::string, std::string> status;
+  for (const json& r : j["stopped"]) status[r["run_id"]] = r["status"];
+  EXPECT_EQ(status[momentum[0]], "cancelled");
+  EXPECT_EQ(status[momentum[1]], "cancelled");
+  EXPECT_EQ(status[momentum[2]], "stopping");
+  EXPECT_EQ(WaitForEnd(other, momentum[2])["status"], "cancelled");
+  EXPECT_EQ(StatusOf(owner, Json(ema)["run_id"])["status"], "running");  // untouched
+  // Nothing left to stop: 200 with an empty list.
+  const Response again = Post(owner, kStop, {{"algorithm_id", "momentum_roc"}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Json(again)["count"], 0);
+  const Response last = Post(owner, kStop, {{"algorithm_id", "ema_crossover"}});
+  ASSERT_EQ(last.status, 200) << last.body;
+  EXPECT_EQ(Json(last)["stopped"][0]["status"], "cancelled");
+}
+
+TEST_F(AlgorunnerTest, RunsPastTheExecutionTimeEndTimedOut) {
+  config_.sync_bar_limit = 100;
+  config_.before_background_run = [](const std::string&,
+                                     const std::function<bool()>& cancelled) {
+    for (int i = 0; i < 4000 && !cancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  AlgorunnerLimits limits;
+  limits.max_execution_seconds = 0.2;
+  Algorunner a(config_, limits);
+  const Response r = Post(a, kRun, RunBody("ema_crossover", {{"symbol", "AAA"}}));
+  ASSERT_EQ(r.status, 202) << r.body;
+  const json done = WaitForEnd(a, Json(r)["run_id"]);
+  EXPECT_EQ(done["status"], "timed_out");
+  EXPECT_NE(
+      done["error"].get<std::string>().find("ALGORUNNER_MAX_EXECUTION_TIME (0.2 s)"),
+      std::string::npos)
+      << done;
+  ExpectError(Post(a, kStop, {{"run_id", done["run_id"]}}), 409, "conflict",
+              "already timed_out");
+  // A run inside the request times out too: 200 with its status.
+  limits.max_execution_seconds = 1e-9;
+  ServicesConfig sync_config = config_;
+  sync_config.sync_bar_limit = 1'000'000;
+  Algorunner sync(sync_config, limits);
+  const Response quick = Post(sync, kRun, RunBody("ema_crossover", {{"symbol", "AAA"}}));
+  ASSERT_EQ(quick.status, 200) << quick.body;
+  EXPECT_EQ(Json(quick)["status"], "timed_out");
+}
+
+TEST_F(AlgorunnerTest, MoreConcurrentRunsThanTheLimitAre429) {
+  config_.sync_bar_limit = 100;
+  config_.before_background_run = [](const std::string&,
+                                     const std::function<bool()>& cancelled) {
+    for (int i = 0; i < 4000 && !cancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  AlgorunnerLimits limits;
+  limits.max_concurrent = 1;
+  Algorunner a(config_, limits);
+  const Response first = Post(a, kRun, RunBody("ema_crossover", {{"symbol", "AAA"}}));
+  ASSERT_EQ(first.status, 202) << first.body;
+  const Response second = Post(a, kRun, RunBody("ema_crossover", {{"symbol", "BBB"}}));
+  ExpectError(second, 429, "too_many_requests",
+              "already runs 1 runs (ALGORUNNER_MAX_CONCURRENT)");
+  ASSERT_FALSE(second.headers.empty());
+  EXPECT_EQ(second.headers[0].first, "Retry-After");
+  EXPECT_EQ(Json(Call(a, "GET", kStatus))["runs"].size(), 1u);  // nothing recorded
+  // Another replica counts its own runs only.
+  Algorunner b(config_, limits);
+  EXPECT_EQ(Post(b, kRun, RunBody("ema_crossover", {{"symbol", "BBB"}})).status, 202);
+  ASSERT_EQ(Post(a, kStop, {{"run_id", Json(first)["run_id"]}}).status, 200);
+  EXPECT_EQ(Post(a, kRun, RunBody("ema_crossover", {{"symbol", "CCC"}})).status, 202);
+}
+
+TEST_F(AlgorunnerTest, LimitsComeFromTheEnvironmentAndBadValuesAreIgnored) {
+  std::map<std::string, std::string> env = {{"ALGORUNNER_MAX_EXECUTION_TIME", "90"},
+                                            {"ALGORUNNER_MAX_CONCURRENT", "3"}};
+  auto lookup = [&env](const char* name) -> const char* {
+    const auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  AlgorunnerLimits limits = AlgorunnerLimitsFrom(lookup);
+  EXPECT_EQ(limits.max_execution_seconds, 90);
+  EXPECT_EQ(limits.max_concurrent, 3);
+  EXPECT_TRUE(limits.concurrent_from_environment);
+  EXPECT_TRUE(limits.warnings.empty());
+  {
+    Algorunner a(config_, limits);  // the env's limit also sets the background runs
+    EXPECT_EQ(Json(Call(a, "GET", kStatus))["max_background_runs"], 3);
+  }
+  env = {};
+  limits = AlgorunnerLimitsFrom(lookup);
+  EXPECT_EQ(limits.max_execution_seconds, 3600);
+  EXPECT_EQ(limits.max_concurrent, 10);
+  EXPECT_FALSE(limits.concurrent_from_environment);
+  for (const char* value : {"abc", "0", "-1", "1.5x", "nan", "inf", "1e300", " "}) {
+    env = {{"ALGORUNNER_MAX_EXECUTION_TIME", value},
+           {"ALGORUNNER_MAX_CONCURRENT", value}};
+    limits = AlgorunnerLimitsFrom(lookup);
+    EXPECT_EQ(limits.max_execution_seconds, 3600) << value;
+    EXPECT_EQ(limits.max_concurrent, 10) << value;
+    EXPECT_EQ(limits.warnings.size(), 2u) << value;
+  }
+  env = {{"ALGORUNNER_MAX_CONCURRENT", "2.5"}};
+  limits = AlgorunnerLimitsFrom(lookup);
+  ASSERT_EQ(limits.warnings.size(), 1u);
+  EXPECT_NE(limits.warnings[0].find("ALGORUNNER_MAX_CONCURRENT='2.5' is not an integer"),
+            std::string::npos);
+  Algorunner a(config_, limits);
+  const json status = Json(Call(a, "GET", kStatus));
+  EXPECT_EQ(status["limits"]["max_concurrent"], 10);
+  EXPECT_EQ(status["limits"]["max_execution_time"], 3600);
+  EXPECT_EQ(status["warnings"].size(), 1u);
 }
 
 }  // namespace

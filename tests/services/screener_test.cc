@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <thread>
 
 #include "tests/services/service_test_env.h"
 
@@ -140,7 +141,7 @@ TEST_F(ScreenerTest, BadScreensAre400Or404AndChangeNothing) {
                 "bad_request",
                 "field 'filters.sector[1]' must be a non-empty string, got number");
     ExpectError(Post(s, kScreen, {{"filters", 3}}), 400, "bad_request",
-                "field 'filters' must be an object, got number");
+                "field 'filters' must be an object or an array");
     ExpectError(Post(s, kScreen, {{"limit", 0}}), 400, "bad_request",
                 "field 'limit' must be in 1..1000, got 0");
     ExpectError(Post(s, kScreen, {{"limit", 1001}}), 400, "bad_request",
@@ -155,6 +156,9 @@ TEST_F(ScreenerTest, BadScreensAre400Or404AndChangeNothing) {
                 "custom filter 'nope' not found");
     ExpectError(Post(s, kScreen, {{"unknown", 1}}), 400, "bad_request",
                 "unknown field 'unknown'");
+    ExpectError(
+        Post(s, kScreen, {{"filters", {{{"type", "beta_filter"}, {"parameters", {}}}}}}),
+        400, "bad_request", "field 'filters[0].type' must be one of");
   }
   EXPECT_EQ(testing::ReadBytes(config_.store), store_before);
   EXPECT_EQ(testing::ReadBytes(config_.registry), db_before);
@@ -279,6 +283,153 @@ TEST_F(ScreenerTest, FiltersAndStatusDescribeTheSnapshotWhichFollowsTheStore) {
   status = Json(Call(s, "GET", "/api/screener/status"));
   EXPECT_EQ(status["symbols"], kSymbols + 1);
   EXPECT_EQ(status["snapshot_loads"], 2);
+}
+
+// The seed system's list form: one {"type", "parameters"} per filter.
+TEST_F(ScreenerTest, SeedListFiltersMatchTheObjectForm) {
+  Screener s(config_);
+  std::vector<double> prices;
+  for (int i = 0; i < kSymbols; ++i) prices.push_back(LastClose(i));
+  std::sort(prices.begin(), prices.end());
+  const double lo = prices[1], hi = prices[4];
+  const std::string sector = fundamentals_[1].sector;
+  const json list = {
+      {{"type", "price_filter"}, {"parameters", {{"min_price", lo}, {"max_price", hi}}}},
+      {{"type", "volume_filter"}, {"parameters", {{"min_volume", 0}}}},
+      {{"type", "market_cap_filter"},
+       {"parameters", {{"min_market_cap", 0}, {"max_market_cap", 1e15}}}},
+      {{"type", "pe_filter"}, {"parameters", {{"max_pe", 1e9}}}},
+      {{"type", "dividend_yield_filter"}, {"parameters", {{"min_dividend_yield", 0}}}}};
+  const json object = {{"price", {{"min", lo}, {"max", hi}}},
+                       {"volume", {{"min", 0}}},
+                       {"market_cap", {{"min", 0}, {"max", 1e15}}},
+                       {"pe", {{"max", 1e9}}},
+                       {"dividend_yield", {{"min", 0}}}};
+  const Response by_list = Post(s, kScreen, {{"filters", list}, {"limit", 1000}});
+  ASSERT_EQ(by_list.status, 200) << by_list.body;
+  const json a = Json(by_list);
+  const json b = Json(Post(s, kScreen, {{"filters", object}, {"limit", 1000}}));
+  EXPECT_EQ(a["results"], b["results"]);
+  EXPECT_EQ(a["criteria"], b["criteria"]);
+  for (const json& row : a["results"]) {
+    EXPECT_GE(row["price"].get<double>(), lo);
+    EXPECT_LE(row["price"].get<double>(), hi);
+  }
+  EXPECT_GE(a["count"].get<int>(), 1);
+
+  std::set<std::string> in_sector;
+  for (const Fundamentals& f : fundamentals_) {
+    if (f.sector == sector) in_sector.insert(f.symbol);
+  }
+  const json sectors =
+      Json(Post(s, kScreen,
+                {{"filters",
+                  {{{"type", "sector_filter"},
+                    {"parameters", {{"sectors", {sector, "None"}}}}}}}}));
+  const auto got = Symbols(sectors);
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), in_sector);
+  // An empty list filters nothing.
+  EXPECT_EQ(Json(Post(s, kScreen, {{"filters", json::array()}}))["count"], kSymbols);
+}
+
+TEST_F(ScreenerTest, BadSeedListFiltersAre400NamingTheEntry) {
+  Screener s(config_);
+  const auto bad = [&](const json& entry, const std::string& detail) {
+    ExpectError(Post(s, kScreen, {{"filters", json::array({entry})}}), 400, "bad_request",
+                detail);
+  };
+  bad({{"type", "colour_filter"}, {"parameters", json::object()}},
+      "field 'filters[0].type' must be one of price_filter, volume_filter, "
+      "market_cap_filter, pe_filter, dividend_yield_filter, sector_filter; got "
+      "'colour_filter'");
+  bad({{"type", "price_filter"}, {"parameters", {{"min_prise", 1}}}},
+      "unknown field 'filters[0].parameters.min_prise' (allowed: min_price, max_price)");
+  bad({{"type", "price_filter"}, {"parameters", {{"min_price", "cheap"}}}},
+      "field 'filters[0].parameters.min_price' must be a number, got string");
+  bad({{"type", "pe_filter"}, {"parameters", {{"min_pe", 10}, {"max_pe", 5}}}},
+      "field 'filters[0].parameters' has min > max");
+  bad({{"type", "sector_filter"}, {"parameters", json::object()}},
+      "missing field 'filters[0].parameters.sectors'");
+  bad({{"type", "sector_filter"}, {"parameters", {{"sectors", {"Energy", 3}}}}},
+      "field 'filters[0].parameters.sectors[1]' must be a non-empty string");
+  bad({{"type", "sector_filter"}, {"parameters", {{"sectors", json::array()}}}},
+      "field 'filters[0].parameters.sectors' must be a string or an array");
+  bad({{"type", "price_filter"}}, "missing field 'filters[0].parameters'");
+  bad({{"parameters", json::object()}}, "missing field 'filters[0].type'");
+  bad({{"type", "price_filter"}, {"parameters", json::object()}, {"enabled", true}},
+      "unknown field 'filters[0].enabled'");
+  bad("price_filter", "field 'filters[0]' must be an object, got string");
+  json many = json::array();
+  for (int i = 0; i < 51; ++i) {
+    many.push_back({{"type", "price_filter"}, {"parameters", json::object()}});
+  }
+  ExpectError(Post(s, kScreen, {{"filters", many}}), 400, "bad_request",
+              "field 'filters' must hold at most 50 filters, got 51");
+  // The second entry is named too.
+  ExpectError(Post(s, kScreen,
+                   {{"filters",
+                     {{{"type", "price_filter"}, {"parameters", json::object()}},
+                      {{"type", "pe_filter"}, {"parameters", {{"min_price", 1}}}}}}}),
+              400, "bad_request", "unknown field 'filters[1].parameters.min_price'");
+}
+
+TEST_F(ScreenerTest, MaxResultsCapsTheLimitAndMalformedEnvValuesAreIgnored) {
+  ScreenerLimits limits;
+  limits.max_results = 3;
+  Screener s(config_, limits);
+  EXPECT_EQ(Json(Post(s, kScreen, json::object()))["count"], 3);  // default min(50, 3)
+  EXPECT_EQ(Json(Post(s, kScreen, {{"limit", 2}}))["count"], 2);
+  ExpectError(Post(s, kScreen, {{"limit", 4}}), 400, "bad_request",
+              "field 'limit' must be in 1..3, got 4");
+  EXPECT_EQ(Json(Call(s, "GET", "/api/screener/filters"))["limit"]["max"], 3);
+  EXPECT_EQ(Json(Call(s, "GET", "/api/screener/status"))["limits"]["max_results"], 3);
+
+  const std::map<std::string, std::string> env = {{"SCREENER_MAX_RESULTS", "20"},
+                                                  {"SCREENER_REFRESH_INTERVAL", "1.5"}};
+  auto lookup = [&](const std::map<std::string, std::string>& vars) {
+    return [&vars](const char* name) -> const char* {
+      const auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    };
+  };
+  const ScreenerLimits good = ScreenerLimitsFrom(lookup(env));
+  EXPECT_EQ(good.max_results, 20);
+  EXPECT_EQ(good.refresh_interval_seconds, 1.5);
+  EXPECT_TRUE(good.warnings.empty());
+  for (const char* value : {"abc", "0", "-5", "2.5", "1e9", "20x"}) {
+    const std::map<std::string, std::string> bad_env = {
+        {"SCREENER_MAX_RESULTS", value}, {"SCREENER_REFRESH_INTERVAL", value}};
+    const ScreenerLimits bad = ScreenerLimitsFrom(lookup(bad_env));
+    EXPECT_EQ(bad.max_results, 1000) << value;
+    ASSERT_GE(bad.warnings.size(), 1u) << value;
+    EXPECT_NE(bad.warnings[0].find("SCREENER_MAX_RESULTS='"), std::string::npos);
+  }
+  const std::map<std::string, std::string> bad_interval = {
+      {"SCREENER_REFRESH_INTERVAL", "soon"}};
+  const ScreenerLimits fallback = ScreenerLimitsFrom(lookup(bad_interval));
+  EXPECT_EQ(fallback.refresh_interval_seconds, 300);
+  ASSERT_EQ(fallback.warnings.size(), 1u);
+  Screener warned(config_, fallback);
+  const json status = Json(Call(warned, "GET", "/api/screener/status"));
+  EXPECT_EQ(status["limits"]["refresh_interval"], 300);
+  EXPECT_NE(status["warnings"][0].get<std::string>().find("SCREENER_REFRESH_INTERVAL"),
+            std::string::npos);
+}
+
+TEST_F(ScreenerTest, TheSnapshotIsRebuiltOnceTheRefreshIntervalPassed) {
+  ScreenerLimits limits;
+  limits.refresh_interval_seconds = 0.3;
+  Screener s(config_, limits);
+  EXPECT_EQ(Json(Call(s, "GET", "/api/screener/status"))["snapshot_loads"], 1);
+  EXPECT_EQ(Json(Call(s, "GET", "/api/screener/status"))["snapshot_loads"], 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(Json(Call(s, "GET", "/api/screener/status"))["snapshot_loads"], 2);
+  // 0: only a changed store rebuilds it.
+  limits.refresh_interval_seconds = 0;
+  Screener never(config_, limits);
+  EXPECT_EQ(Json(Call(never, "GET", "/api/screener/status"))["snapshot_loads"], 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(Json(Call(never, "GET", "/api/screener/status"))["snapshot_loads"], 1);
 }
 
 TEST_F(ScreenerTest, AMissingStoreIsReportedNotCrashed) {

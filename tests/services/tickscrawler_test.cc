@@ -42,7 +42,8 @@ TEST_F(TickscrawlerTest, SourcesListTheCsvFolderAndUnavailableInternetSources) {
   EXPECT_EQ(j["sources"][0]["files"], json::array({"AAA.csv"}));
   ASSERT_GT(j["sources"].size(), 1u);
   EXPECT_FALSE(j["sources"][1]["available"]);
-  EXPECT_NE(j["sources"][1]["detail"].get<std::string>().find("later issue"),
+  // This process has no HTTP client (the service's fetch seam is empty).
+  EXPECT_NE(j["sources"][1]["detail"].get<std::string>().find("no HTTP fetch client"),
             std::string::npos);
   const json status = Json(Call(t, "GET", "/api/tickscrawler/status"));
   EXPECT_EQ(status["symbols"], kSymbols);
@@ -182,10 +183,10 @@ TEST_F(TickscrawlerTest, CrawlRefusesPathsOutsideTheFolderAndBadRequests) {
               "bad_request", "resolves outside the crawl folder");
   ExpectError(Post(t, kCrawl, {{"source", "csv"}, {"symbols", {"../OUTSIDE"}}}), 400,
               "bad_request", "invalid symbol '../OUTSIDE'");
-  ExpectError(Post(t, kCrawl, {{"source", "yahoo"}, {"symbols", {"AAA"}}}), 404,
-              "not_found", "not available yet");
+  ExpectError(Post(t, kCrawl, {{"source", "yahoo"}, {"symbols", {"AAA"}}}), 503,
+              "source_unavailable", "yahoo");
   ExpectError(Post(t, kCrawl, {{"source", "ftp"}, {"symbols", {"AAA"}}}), 400,
-              "bad_request", "field 'source' must be \"csv\"");
+              "bad_request", "field 'source' must be one of csv, binance, yahoo, alpha_vantage");
   ExpectError(Post(t, kCrawl, {{"source", "csv"}}), 400, "bad_request",
               "give exactly one of fields 'symbols' and 'files'");
   ExpectError(
