@@ -4,7 +4,7 @@
 # (raw mode), then a few thousand well-framed requests with random, truncated and
 # malformed JSON bodies and query strings to the real service routes (--api mode).
 # Checks: every answer is well-formed HTTP/1.1 with a JSON object body and a status in
-# {200,201,202,400,401,404,405,409,413,431,503} (no 500, nothing but headers for HEAD);
+# {200,201,202,400,401,404,405,409,413,429,431,502,503} (no 500, nothing but headers for HEAD);
 # afterwards /health is 200, a valid screen request works, /status lists both worker
 # ranks with their replicas and every rank process is still the same live process; the
 # store's bytes are unchanged (every crawl was refused) and the registry holds exactly
@@ -41,7 +41,11 @@ jq_py() {  # jq_py FILE EXPR: prints EXPR over the JSON document j in FILE
 store_sum=$(sha256sum quantfarm.h5)
 port=$(free_port)
 url="http://127.0.0.1:$port"
-"${MPIRUN[@]}" -np 3 "$QF" serve --port "$port" --replicas-per-worker 4 --max-workers 0 \
+# The internet sources point at a closed local port: their crawls are refused (502).
+export BINANCE_BASE_URL=http://127.0.0.1:1 YAHOO_FINANCE_BASE_URL=http://127.0.0.1:1 \
+  ALPHA_VANTAGE_BASE_URL=http://127.0.0.1:1 BINANCE_WS_URL=ws://127.0.0.1:1
+"${MPIRUN[@]}" -x BINANCE_BASE_URL -x YAHOO_FINANCE_BASE_URL -x ALPHA_VANTAGE_BASE_URL \
+  -x BINANCE_WS_URL -np 3 "$QF" serve --port "$port" --replicas-per-worker 4 --max-workers 0 \
   > serve.out 2>&1 &
 serve_pid=$!
 wait_serve "$url" "$serve_pid" serve.out

@@ -143,7 +143,7 @@ def run_raw(args):
 
 # ---- --api mode: well-framed requests with bad bodies to quantfarm serve's routes ----
 
-DEFAULT_ALLOWED = "200,201,202,400,401,404,405,409,413,431,503"
+DEFAULT_ALLOWED = "200,201,202,400,401,404,405,409,413,429,431,502,503"
 
 # Fallback vocabulary; replaced by what the server lists (see Vocabulary.discover).
 SCREEN_FIELDS = ["symbol", "name", "sector", "price", "change_pct", "volume",
