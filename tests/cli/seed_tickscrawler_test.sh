@@ -12,9 +12,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY=/usr/bin/python3
 "$PY" "$HERE/../serve/replay_server.py" --port-file replay.port --log replay.log &
 replay_pid=$!
-sleep 600 | "$PY" "$HERE/../serve/ws_replay_server.py" > ws.port &
+# The WebSocket replay server exits when its stdin closes: a fifo held open on fd 7,
+# closed by this shell's exit (no helper process is left holding the test's output).
+mkfifo ws.in
+"$PY" "$HERE/../serve/ws_replay_server.py" < ws.in > ws.port &
 ws_pid=$!
-trap 'kill $replay_pid $ws_pid 2> /dev/null; rm -rf "$WORK"' EXIT
+exec 7> ws.in
+trap 'exec 7>&-; kill $replay_pid $ws_pid 2> /dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do [ -s replay.port ] && [ -s ws.port ] && break; sleep 0.05; done
 [ -s replay.port ] && [ -s ws.port ] || fail "the replay servers did not start"
 export BINANCE_BASE_URL="http://127.0.0.1:$(cat replay.port)"

@@ -78,8 +78,14 @@ expect_contains metrics.txt 'quantfarm_http_requests_total{route="/api/screener/
 expect_contains metrics.txt 'quantfarm_service_replicas{service="screener"}'
 
 # quantfarm ctl: scale by command (a replica more, then back), errors exit 1.
+# The new replica starts asynchronously (on a spawned worker when rank 1 is full).
 "$QF" ctl --url "$url" scale tickscrawler 2 > /dev/null
-"$QF" ctl --url "$url" status > status.json
+for _ in $(seq 1 100); do
+  "$QF" ctl --url "$url" status > status.json
+  /usr/bin/python3 -c "import json, sys; s = json.load(open('status.json'))
+sys.exit(s['services']['tickscrawler']['replicas'] != 2)" && break
+  sleep 0.1
+done
 /usr/bin/python3 -c "import json; s = json.load(open('status.json'))
 assert s['services']['tickscrawler']['replicas'] == 2, s"
 expect_failure ctl.err "$QF" ctl --url "$url" scale nope 2
