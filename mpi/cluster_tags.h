@@ -15,7 +15,7 @@ enum ClusterTag : int {
   kServeResponseTag = 202,  // worker -> head: EncodeServiceResponse
   kStartReplicaTag = 203,   // head -> worker: u32 replica id + service name
   kStopReplicaTag = 204,    // head -> worker: u32 replica id
-  kReleaseTag = 205,        // head -> worker: leave ServeCluster
+  kReleaseTag = 205,        // head -> worker: leave ServeCluster (1 byte: a peer was lost)
   kHelloTag = 206,          // either way: the sender's Doorbell::Address()
   kReplicaReadyTag = 207,   // worker -> head: u32 replica id + start-up error ("" = ok)
   kOpenExperimentTag = 208,   // head -> worker: u32 experiment + welcome bytes

@@ -121,7 +121,10 @@ void ServeCluster(MpiRuntime& runtime, const ServiceFactory& make_service,
       sleep = std::chrono::microseconds(100);
       last_heard = now;
       Received r = Take(message, status);
-      if (r.tag == kReleaseTag) break;
+      if (r.tag == kReleaseTag) {
+        if (!r.bytes.empty() && r.bytes[0] == 1) runtime.MarkPeerLost();
+        break;
+      }
       switch (r.tag) {
         case kHelloTag:
           head_bell = Doorbell::Open(r.bytes);

@@ -5,7 +5,7 @@
 #    screener and a search runs: the loss is logged within 2 s, every wrk answer is 200
 #    or 503 (none hangs: no wrk timeout), the lost replicas run again on the live worker
 #    and /health is healthy within 5 s, the search ends bit-identical to the CLI's, and
-#    shutdown drains and exits 0;
+#    shutdown drains and every rank exits 0 within 20 s (the survivors skip MPI_Finalize);
 #  - SIGKILL of rank 0 while a search runs: every other process exits within 5 s, the
 #    registry passes PRAGMA integrity_check, and a restarted cluster shows the search
 #    interrupted and resumes it over REST bit-identically.
@@ -15,7 +15,7 @@ command -v wrk > /dev/null || fail "wrk is not installed: run scripts/install-de
 
 "$QF" data synth --store data.h5 --symbols 3 --bars 20000 --seed 11 > /dev/null
 cat > long.json <<'JSON'
-{"search": "ga", "strategy": "ema_crossover", "symbols": ["AAA", "BBB"], "store": "data.h5",
+{"search": "ga", "strategy": "macd_signal", "symbols": ["AAA", "BBB"], "store": "data.h5",
  "split": {"in_sample": 0.7}, "fitness": {"aggregate": "mean_plus_min", "min_trades": 3},
  "seed": 13, "population_size": 64, "num_generations": 80, "islands": 2}
 JSON
@@ -76,6 +76,20 @@ start_cluster() {  # start_cluster LOG: 3 ranks on $port with $MPIRUN and $tag; 
   pid=$!
   wait_serve "$url" "$pid" "$1"
 }
+exited_within() {  # exited_within PID LOG SECONDS: waits for PID, failing if it outlives SECONDS
+  local i
+  for i in $(seq 1 $(( $3 * 10 ))); do
+    kill -0 "$1" 2> /dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$1" 2> /dev/null; then
+    cat "$2" >&2
+    ps -ef | grep -E "[q]uantfarm serve|[m]pirun" >&2 || true
+    fail "$tag: serve still running $3 s after shutdown"
+  fi
+  rc=0
+  wait "$1" || rc=$?
+}
 body() {  # body NAME: long.json named NAME
   /usr/bin/python3 -c "import json; c = json.load(open('long.json')); c['name'] = '$1'; print(json.dumps(c))"
 }
@@ -93,7 +107,11 @@ for btl in self,vader,tcp self,tcp; do
   wrk_pid=$!
   wrk -t1 -c8 -d8s --timeout 2s -s post_codes.lua "$url/api/screener/screen" > "wrk-post-$tag.txt" 2>&1 &
   wrk_post_pid=$!
-  sleep 2
+  # The kill lands mid-search, wherever the load puts step 5 of 80.
+  for _ in $(seq 1 1200); do
+    grep -q "search 'w': step 5/" "serve-$tag.out" && break
+    sleep 0.05
+  done
   [ "$(status_of "$url" w)" = running ] || fail "$tag: the search ended before the kill"
   victim=$(rank_pid "$port" 1) || fail "$tag: no process of rank 1"
   kill -9 "$victim"
@@ -134,8 +152,7 @@ assert all(v['replicas'] >= 1 for v in s['services'].values()), s['services']" 2
   wait_finished "$url" w "serve-$tag.out" finished
   same_search reference.h5 "results-$tag/w.h5"
   "$QF" ctl --url "$url" shutdown > /dev/null
-  rc=0
-  wait "$pid" || rc=$?
+  exited_within "$pid" "serve-$tag.out" 20
   [ "$rc" -eq 0 ] || { cat "serve-$tag.out" >&2; fail "$tag: serve exited $rc after a lost worker"; }
   echo "$tag: worker killed under load: detected in $detected ms, healthy again in $healthy ms," \
     "$requeued task(s) requeued; GET: $(grep '^status' "wrk-$tag.txt" | tr '\n' ' ')POST: $(grep '^status' "wrk-post-$tag.txt" | tr '\n' ' ')search bit-identical, exit 0"
@@ -169,8 +186,7 @@ assert all(v['replicas'] >= 1 for v in s['services'].values()), s['services']" 2
   wait_finished "$url" h "restart-$tag.out" finished
   same_search reference.h5 "results-$tag/h.h5"
   "$QF" ctl --url "$url" shutdown > /dev/null
-  rc=0
-  wait "$pid" || rc=$?
+  exited_within "$pid" "restart-$tag.out" 20
   [ "$rc" -eq 0 ] || { cat "restart-$tag.out" >&2; fail "$tag: restarted serve exited $rc"; }
   echo "$tag: head killed: the other ranks gone in $gone ms, registry intact, resumed over REST bit-identically"
 done
