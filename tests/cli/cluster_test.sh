@@ -20,6 +20,8 @@ common='"strategy": "ema_crossover", "symbols": ["AAA", "BBB"], "store": "data.h
  "seed": 13'
 echo "{\"search\": \"ga\", $common, \"population_size\": 32, \"num_generations\": 4, \"islands\": 2}" > ga.json
 echo "{\"search\": \"ga\", $common, \"population_size\": 64, \"num_generations\": 60, \"islands\": 2}" > long.json
+# Runs far longer than the test waits (about 25 s alone): stopped and shut down mid-run.
+echo "{\"search\": \"ga\", ${common/ema_crossover/macd_signal}, \"population_size\": 64, \"num_generations\": 400, \"islands\": 2}" > heavy.json
 echo "{\"search\": \"random\", $common, \"num_samples\": 96, \"batch_size\": 16}" > random.json
 for c in ga long random; do
   "$QF" search --config $c.json --out cli-$c.h5 --registry cli.db --quiet > cli-$c.out 2>&1 ||
@@ -169,7 +171,7 @@ done
 [ "$(curl -s -o top.json -w '%{http_code}' "$url/experiments/ga1/top/3")" = 200 ] || { cat top.json; fail "top/3"; }
 [ "$(snapshot)" = "$before" ] || fail "refused requests changed the registry: $before -> $(snapshot)"
 # Deleting a running experiment is refused.
-[ "$(post /search/ga "$(/usr/bin/python3 -c "import json; c = json.load(open('long.json')); c['name'] = 'busy'; print(json.dumps(c))")" b.json)" = 202 ] ||
+[ "$(post /search/ga "$(/usr/bin/python3 -c "import json; c = json.load(open('heavy.json')); c['name'] = 'busy'; print(json.dumps(c))")" b.json)" = 202 ] ||
   { cat b.json; fail "POST busy"; }
 code=$(curl -s -o del.json -w '%{http_code}' -X DELETE "$url/experiments/busy")
 [ "$code" = 409 ] || { cat del.json; fail "DELETE of a running experiment answered $code"; }
@@ -180,6 +182,7 @@ echo "bad input: 4xx with reasons, registry unchanged"
 # Shutdown while a search runs: checkpointed as interrupted, exit 0.
 [ "$(post /search/ga '{"name": "busy", "resume": true}' b2.json)" = 202 ] || { cat b2.json; fail "resume busy"; }
 sleep 0.5
+wait_status busy running
 "$QF" ctl --url "$url" shutdown > /dev/null
 rc=0
 wait "$PID" || rc=$?
