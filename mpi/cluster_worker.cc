@@ -122,7 +122,7 @@ void ServeCluster(MpiRuntime& runtime, const ServiceFactory& make_service,
       last_heard = now;
       Received r = Take(message, status);
       if (r.tag == kReleaseTag) {
-        if (!r.bytes.empty() && r.bytes[0] == 1) runtime.MarkPeerLost();
+        if (SaysPeerLost(r.bytes)) runtime.MarkPeerLost();
         break;
       }
       switch (r.tag) {

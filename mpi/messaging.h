@@ -65,6 +65,12 @@ template <class Probe>
 void WaitFor(Probe probe, std::chrono::microseconds max_sleep);
 
 // Payload framing: 8-byte task index, then the bytes.
+// The body of a message that releases a worker (kStopTag, kReleaseTag): one byte, 1 when
+// the head lost a peer. A worker told so skips MPI_Finalize, which would wait for the
+// dead peer (MpiRuntime::MarkPeerLost).
+inline Bytes PeerLostFlag(bool lost) { return Bytes(1, lost ? 1 : 0); }
+inline bool SaysPeerLost(const Bytes& body) { return !body.empty() && body[0] == 1; }
+
 Bytes Frame(uint64_t index, const Bytes& payload);
 uint64_t FrameIndex(const Bytes& framed);
 

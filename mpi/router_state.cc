@@ -227,9 +227,7 @@ void ServiceRouter::State::Retire() {
 void ServiceRouter::State::Release(Worker& w) {
   if (w.released || w.local) return;
   w.released = true;
-  // One byte: 1 when a peer was lost, so the worker skips MPI_Finalize (which would wait
-  // for the dead peer) as the head does.
-  outbox.Send(Bytes(1, runtime.peer_lost() ? 1 : 0), w.comm, w.rank, kReleaseTag);
+  outbox.Send(PeerLostFlag(runtime.peer_lost()), w.comm, w.rank, kReleaseTag);
   if (w.bell) w.bell->Ring();
   if (w.spawned) {
     outbox.Drain(std::chrono::seconds(5));

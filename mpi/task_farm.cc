@@ -363,7 +363,7 @@ void TaskFarm::Shutdown() {
   if (s.shut_down) return;
   s.shut_down = true;
   if (!runtime_.active()) return;
-  const Bytes lost(1, s.lost ? 1 : 0);
+  const Bytes lost = PeerLostFlag(s.lost);
   // Nothing goes to a worker declared dead unless it was heard since (declared dead by
   // mistake): over TCP a send to a dead process reconnects to its old port, where
   // another process may listen now. One that stays silent finds the head gone once

@@ -156,7 +156,7 @@ void ServeTasks(MpiRuntime& runtime, const TaskFn& eval, const ServeOptions& opt
   while (true) {
     Received r = NextFromHead(head, MPI_ANY_TAG);
     if (r.tag == kStopTag) {
-      if (!r.bytes.empty() && r.bytes[0] == 1) runtime.MarkPeerLost();
+      if (SaysPeerLost(r.bytes)) runtime.MarkPeerLost();
       break;
     }
     if (r.tag != kTaskTag) continue;
