@@ -37,6 +37,25 @@ std::optional<ExperimentRecord> FindRecord(const std::string& registry, const st
   return ExperimentRegistry(db).Find(name);
 }
 
+// A search's task runner, forwarding to `inner`, that calls `on_destroy` before `inner`
+// goes: Live() reads the worker count from another thread and must stop before then.
+class ObservedRunner final : public mpi::TaskRunner {
+ public:
+  ObservedRunner(std::unique_ptr<mpi::TaskRunner> inner, std::function<void()> on_destroy)
+      : inner_(std::move(inner)), on_destroy_(std::move(on_destroy)) {}
+  ~ObservedRunner() override { on_destroy_(); }
+  int workers() const override { return inner_->workers(); }
+  std::vector<mpi::Bytes> Run(const std::vector<mpi::Bytes>& tasks, const mpi::TaskFn& local,
+                              const std::function<bool()>& stop) override {
+    return inner_->Run(tasks, local, stop);
+  }
+  void Shutdown() override { inner_->Shutdown(); }
+
+ private:
+  std::unique_ptr<mpi::TaskRunner> inner_;
+  std::function<void()> on_destroy_;
+};
+
 }  // namespace
 
 struct ExperimentRunner::Run {
@@ -53,7 +72,7 @@ struct ExperimentRunner::Run {
   std::vector<std::string> hashes;
   std::string out;
   bool resume = false;
-  std::function<int()> task_workers;
+  std::function<int()> task_workers;  // under `mutex`; set while the search's runner lives
 };
 
 ExperimentRunner::ExperimentRunner(ExperimentRunnerOptions options, mpi::MpiRuntime& runtime)
@@ -163,10 +182,13 @@ std::string ExperimentRunner::Start(const StartRequest& request) {
       eo.stop_requested = [run] { return run->stop.load(); };
       if (options_.make_runner) {
         eo.make_runner = [this, run](const std::string& welcome) {
-          auto runner = options_.make_runner(welcome);
-          mpi::TaskRunner* raw = runner.get();
-          run->task_workers = [raw] { return raw->workers(); };
-          return runner;
+          auto observed = std::make_unique<ObservedRunner>(options_.make_runner(welcome), [run] {
+            std::lock_guard guard(run->mutex);
+            run->task_workers = nullptr;
+          });
+          std::lock_guard guard(run->mutex);
+          run->task_workers = [raw = observed.get()] { return raw->workers(); };
+          return std::unique_ptr<mpi::TaskRunner>(std::move(observed));
         };
       }
       eo.on_step = [run, log](const StepProgress& p) {
