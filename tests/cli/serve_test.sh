@@ -106,11 +106,17 @@ PLAIN=(timeout 60 mpirun --allow-run-as-root --oversubscribe --mca btl self,vade
 echo '{"screener": {"max_replicas": 50}}' > autoscaling.json
 expect_failure bad.err "${PLAIN[@]}" -np 2 "$QF" serve --port 0 --autoscaling autoscaling.json
 expect_contains bad.err "autoscaling: screener: max_replicas must be in"
-/usr/bin/python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $port)); s.listen(); time.sleep(20)" &
+# A port of its own: the one just used may still have connections in TIME_WAIT.
+/usr/bin/python3 -c "
+import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()
+open('held.port.tmp', 'w').write(str(s.getsockname()[1])); __import__('os').rename('held.port.tmp', 'held.port')
+time.sleep(20)" &
 holder=$!
-sleep 0.5
-expect_failure busy.err "${PLAIN[@]}" -np 2 "$QF" serve --port "$port"
-expect_contains busy.err "$port"
+for _ in $(seq 1 100); do [ -s held.port ] && break; sleep 0.05; done
+held=$(cat held.port)
+expect_failure busy.err "${PLAIN[@]}" -np 2 "$QF" serve --port "$held"
+expect_contains busy.err "$held"
 kill "$holder"
 
 # QUANTFARM_API_TOKEN: mutating routes need the bearer token, reads stay open.
