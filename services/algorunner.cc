@@ -17,6 +17,7 @@
 #include "services/algorithm_run_request.h"
 #include "services/backtest_json.h"
 #include "services/http_error.h"
+#include "services/owner_name.h"
 #include "services/request_json.h"
 #include "services/stored_series.h"
 #include "services/strategy_params.h"
@@ -74,22 +75,13 @@ ordered_json RunToJson(const AlgorithmRunRecord& r) {
   return j;
 }
 
-std::string OwnerName() {
-  static std::atomic<int> instances{0};
-  char host[256] = "localhost";
-  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
-  host[sizeof host - 1] = '\0';
-  return std::string(host) + ":" + std::to_string(::getpid()) + ":" +
-         std::to_string(instances++);
-}
-
 }  // namespace
 
 Algorunner::Algorunner(ServicesConfig config)
     : Algorunner(std::move(config), AlgorunnerLimitsFromEnvironment()) {}
 
 Algorunner::Algorunner(ServicesConfig config, AlgorunnerLimits limits)
-    : config_(std::move(config)), limits_(std::move(limits)), owner_(OwnerName()) {
+    : config_(std::move(config)), limits_(std::move(limits)), owner_(UniqueOwnerName()) {
   if (limits_.concurrent_from_environment) {
     config_.max_background_runs = limits_.max_concurrent;
   }

@@ -1,33 +1,32 @@
 #include "services/tick_streams.h"
 
 #include <algorithm>
-#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
-#include <map>
+#include <filesystem>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <set>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 
-#include "services/binance_stream_parser.h"
 #include "services/http_error.h"
+#include "services/owner_name.h"
 #include "services/request_json.h"
+#include "storage/registry_db.h"
+#include "storage/stream_directory.h"
 
 namespace qf::services {
 
 namespace {
 
 using nlohmann::ordered_json;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr const char* kStart = "/api/tickscrawler/stream";
 constexpr const char* kList = "/api/tickscrawler/streams";
 constexpr const char* kStop = "/api/tickscrawler/stream/stop";
 constexpr std::size_t kMaxSymbolLength = 20;
-constexpr std::size_t kMaxErrorLength = 300;
+constexpr const char* kIdPrefix = "stream-";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<milliseconds>(
@@ -35,9 +34,35 @@ int64_t NowMs() {
       .count();
 }
 
-std::string Clip(std::string text) {
-  if (text.size() > kMaxErrorLength) text.resize(kMaxErrorLength);
-  return text;
+std::string StreamId(int64_t id) { return kIdPrefix + std::to_string(id); }
+
+// The number of "stream-<n>", or 0 when `text` is not such an id.
+int64_t ParseStreamId(const std::string& text) {
+  const std::string prefix = kIdPrefix;
+  if (text.rfind(prefix, 0) != 0 || text.size() == prefix.size() ||
+      text.size() > prefix.size() + 18) {
+    return 0;
+  }
+  int64_t n = 0;
+  for (std::size_t i = prefix.size(); i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return 0;
+    n = n * 10 + (text[i] - '0');
+  }
+  return n;
+}
+
+std::string Upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c;
+  });
+  return s;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  });
+  return s;
 }
 
 // Routes for CheckRoute (404 / 405 with Allow), as HandleSafely needs a Service.
@@ -50,91 +75,49 @@ class StreamRoutes : public Service {
   }
 };
 
-// Appends `from` to `to` (same symbol; `from` strictly after `to`).
-void AppendBars(BarSeries& to, const BarSeries& from) {
-  if (to.symbol.empty()) {
-    to.symbol = from.symbol;
-    to.timeframe = from.timeframe;
+// One stream's listing entry. `live` is set when this replica runs it.
+ordered_json Entry(const StreamRecord& r, const TickStreamStats& s, bool live,
+                   int64_t now_ms) {
+  ordered_json out;
+  out["stream_id"] = StreamId(r.id);
+  out["source"] = r.source;
+  out["symbols"] = r.symbols;
+  out["stream_type"] = r.stream_type;
+  out["url"] = r.url;
+  std::string status = s.status;
+  if (!r.running && !live) {
+    status = "stopped";
+  } else if (!live && r.lease_until_ms < now_ms) {
+    status = "orphaned";
   }
-  for (std::size_t i = 0; i < from.size(); ++i) {
-    to.Append(from.time[i], from.open[i], from.high[i], from.low[i], from.close[i],
-              from.volume[i]);
-  }
+  out["status"] = status;
+  out["messages"] = s.messages;
+  out["malformed"] = s.malformed;
+  out["dropped"] = s.dropped;
+  out["bars_written"] = s.bars_written;
+  out["bars_pending"] = s.bars_pending;
+  out["lag_ms"] = s.last_event_ms < 0
+                      ? ordered_json(nullptr)
+                      : ordered_json(std::max<int64_t>(0, now_ms - s.last_event_ms));
+  out["reconnects"] = s.reconnects;
+  out["last_error"] = s.last_error ? ordered_json(*s.last_error) : ordered_json(nullptr);
+  out["owner"] = r.lease_until_ms == 0 || r.owner.empty() ? ordered_json(nullptr)
+                                                          : ordered_json(r.owner);
+  out["restarts"] = r.restarts;
+  return out;
 }
 
-// Keeps the newest `keep` bars; returns how many were dropped.
-std::size_t KeepNewest(BarSeries& bars, std::size_t keep) {
-  if (bars.size() <= keep) return 0;
-  const auto drop = static_cast<std::ptrdiff_t>(bars.size() - keep);
-  for (auto* column : {&bars.open, &bars.high, &bars.low, &bars.close, &bars.volume}) {
-    column->erase(column->begin(), column->begin() + drop);
-  }
-  bars.time.erase(bars.time.begin(), bars.time.begin() + drop);
-  return static_cast<std::size_t>(drop);
+// Logs `what` unless it repeats the previous message.
+void LogOnce(const std::string& what) {
+  static std::mutex mutex;
+  static std::string last;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (what == last) return;
+  last = what;
+  std::fprintf(stderr, "tickscrawler: streams: %s\n", what.c_str());
 }
 
 }  // namespace
-
-struct TickStreams::Stream {
-  std::string id;
-  std::string source = "binance";
-  std::vector<std::string> symbols;
-  std::string stream_type;  // "trades" | "kline_1m"
-  std::string url;
-  std::thread thread;
-  std::mutex join_mutex;  // one joiner at a time
-
-  void Join() {
-    std::lock_guard<std::mutex> lock(join_mutex);
-    if (thread.joinable()) thread.join();
-  }
-
-  // Owned by the stream thread.
-  MinuteBarAssembler assembler;
-  std::map<std::string, BarSeries> pending;  // closed, not yet in the store
-  Clock::time_point last_flush = Clock::now();
-
-  std::mutex mutex;  // everything below
-  std::condition_variable wake;
-  bool stop = false;
-  WebSocketConnection* connection = nullptr;  // the open one, for Stop to close
-  std::string status = "connecting";
-  int64_t messages = 0;
-  int64_t malformed = 0;
-  int64_t dropped = 0;  // late or replayed events, bars over max_pending_bars
-  int64_t bars_written = 0;
-  int64_t bars_pending = 0;
-  int64_t last_event_ms = -1;
-  int64_t reconnects = 0;
-  std::optional<std::string> last_error;
-
-  void SetError(std::string text) {
-    std::lock_guard<std::mutex> lock(mutex);
-    last_error = Clip(std::move(text));
-  }
-
-  ordered_json Describe() {
-    std::lock_guard<std::mutex> lock(mutex);
-    ordered_json out;
-    out["stream_id"] = id;
-    out["source"] = source;
-    out["symbols"] = symbols;
-    out["stream_type"] = stream_type;
-    out["url"] = url;
-    out["status"] = status;
-    out["messages"] = messages;
-    out["malformed"] = malformed;
-    out["dropped"] = dropped;
-    out["bars_written"] = bars_written;
-    out["bars_pending"] = bars_pending;
-    out["lag_ms"] = last_event_ms < 0
-                        ? ordered_json(nullptr)
-                        : ordered_json(std::max<int64_t>(0, NowMs() - last_event_ms));
-    out["reconnects"] = reconnects;
-    out["last_error"] = last_error ? ordered_json(*last_error) : ordered_json(nullptr);
-    return out;
-  }
-};
 
 TickStreamsOptions TickStreamsOptionsFromEnvironment() {
   TickStreamsOptions options;
@@ -168,28 +151,49 @@ TickStreamsOptions TickStreamsOptionsFromEnvironment() {
 }
 
 TickStreams::TickStreams(WebSocketOpener open, BarSink sink, TickStreamsOptions options)
-    : open_(std::move(open)), sink_(std::move(sink)), options_(std::move(options)) {
-  if (!sink_) throw std::invalid_argument("TickStreams needs a bar sink");
+    : open_(std::move(open)),
+      sink_([mutex = std::make_shared<std::mutex>(), sink](const std::string& symbol,
+                                                           const BarSeries& bars) {
+        std::lock_guard<std::mutex> lock(*mutex);
+        sink(symbol, bars);
+      }),
+      options_(std::move(options)),
+      owner_(UniqueOwnerName()) {
+  if (!sink) throw std::invalid_argument("TickStreams needs a bar sink");
   if (options_.max_streams < 1) {
     throw std::invalid_argument("max_streams " + std::to_string(options_.max_streams) +
                                 " must be >= 1");
   }
+  if (options_.lease <= options_.renew_interval) {
+    throw std::invalid_argument("the stream lease must be longer than its renewal");
+  }
+  keeper_ = std::thread([this] { Keep(); });
 }
 
 TickStreams::~TickStreams() {
-  std::vector<std::shared_ptr<Stream>> streams;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    streams = streams_;
+    closing_ = true;
+    wake_.notify_all();
+  }
+  keeper_.join();
+  std::map<int64_t, std::shared_ptr<TickStream>> streams;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    streams.swap(streams_);
   }
   // Signal all first, then join: the streams wind down in parallel.
-  for (const auto& stream : streams) {
-    std::lock_guard<std::mutex> lock(stream->mutex);
-    stream->stop = true;
-    if (stream->connection != nullptr) stream->connection->Close();
-    stream->wake.notify_all();
+  for (const auto& [id, stream] : streams) stream->RequestStop();
+  for (const auto& [id, stream] : streams) {
+    stream->Join();
+    try {
+      WithDirectory(false, [&](StreamDirectory& d) {
+        d.Release(id, owner_, stream->Stats().ToJson());
+      });
+    } catch (const std::exception& e) {
+      LogOnce(std::string("cannot release ") + StreamId(id) + ": " + e.what());
+    }
   }
-  for (const auto& stream : streams) stream->Join();
 }
 
 std::vector<Route> TickStreams::routes() {
@@ -203,6 +207,29 @@ Response TickStreams::Handle(const Request& request) {
     if (r.path == kList) return List(r);
     return Stop(r);
   });
+}
+
+template <class Fn>
+bool TickStreams::WithDirectory(bool create, Fn&& fn) {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  if (!db_) {
+    if (options_.registry.empty()) {
+      db_.emplace(OpenMemoryRegistry());
+    } else {
+      std::error_code ec;
+      if (!create && !std::filesystem::exists(options_.registry, ec)) return false;
+      db_.emplace(OpenRegistry(options_.registry, OpenMode::kReadWriteCreate));
+    }
+  }
+  StreamDirectory directory(*db_);
+  fn(directory);
+  return true;
+}
+
+void TickStreams::Launch(const TickStreamSpec& spec, const TickStreamStats& stats) {
+  auto stream = std::make_shared<TickStream>(spec, stats, open_, sink_, options_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  streams_[ParseStreamId(spec.id)] = std::move(stream);
 }
 
 Response TickStreams::Start(const Request& request) {
@@ -230,18 +257,14 @@ Response TickStreams::Start(const Request& request) {
     const std::string field = "symbols[" + std::to_string(i) + "]";
     if (!list[i].is_string())
       reader.Fail(field, "must be a string, got " + JsonTypeName(list[i]));
-    std::string symbol = list[i].get<std::string>();
+    const std::string symbol = Upper(list[i].get<std::string>());
     const bool ok = !symbol.empty() && symbol.size() <= kMaxSymbolLength &&
                     std::all_of(symbol.begin(), symbol.end(), [](char c) {
-                      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                             (c >= '0' && c <= '9');
+                      return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
                     });
     if (!ok)
       reader.Fail(
           field, "must be 1.." + std::to_string(kMaxSymbolLength) + " letters or digits");
-    std::transform(symbol.begin(), symbol.end(), symbol.begin(), [](char c) {
-      return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c;
-    });
     if (!seen.insert(symbol).second) reader.Fail(field, "repeats '" + symbol + "'");
     symbols.push_back(symbol);
   }
@@ -253,83 +276,60 @@ Response TickStreams::Start(const Request& request) {
   const std::string suffix = stream_type == "trades" ? "@trade" : "@kline_1m";
   std::string names;
   for (const std::string& symbol : symbols) {
-    std::string lower = symbol;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
-      return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-    });
-    names += (names.empty() ? "" : "/") + lower + suffix;
+    names += (names.empty() ? "" : "/") + Lower(symbol) + suffix;
   }
-  const std::string url =
-      options_.base_url +
-      (symbols.size() == 1 ? "/ws/" + names : "/stream?streams=" + names);
+  StreamRecord record;
+  record.source = source;
+  record.symbols = symbols;
+  record.stream_type = stream_type;
+  record.url = options_.base_url +
+               (symbols.size() == 1 ? "/ws/" + names : "/stream?streams=" + names);
+  record.owner = owner_;
+  record.lease_until_ms = NowMs() + options_.lease.count();
+  const TickStreamStats stats;
+  record.stats = stats.ToJson();
 
-  auto stream = std::make_shared<Stream>();
-  std::lock_guard<std::mutex> lock(mutex_);
-  int running = 0;
-  for (const auto& other : streams_) {
-    std::lock_guard<std::mutex> other_lock(other->mutex);
-    if (other->stop) continue;
-    ++running;
-    for (const std::string& symbol : symbols) {
-      if (std::find(other->symbols.begin(), other->symbols.end(), symbol) !=
-          other->symbols.end()) {
-        throw Conflict("symbol '" + symbol + "' is already streamed by " + other->id);
-      }
-    }
-  }
-  if (running >= options_.max_streams) {
+  StreamDirectory::Added added;
+  WithDirectory(true,
+                [&](StreamDirectory& d) { added = d.Add(record, options_.max_streams); });
+  if (!added.conflict.empty()) throw Conflict(added.conflict);
+  if (added.id == 0) {
     Response r =
         JsonError(429, "too_many_streams",
-                  std::to_string(running) + " streams are running (at most " +
+                  std::to_string(added.running) + " streams are running (at most " +
                       std::to_string(options_.max_streams) + "); stop one first");
     r.headers.emplace_back("Retry-After", "60");
     return r;
   }
-  // Forget the oldest stopped streams beyond the listing's limit.
-  std::size_t stopped = 0;
-  for (auto it = streams_.rbegin(); it != streams_.rend(); ++it) {
-    std::lock_guard<std::mutex> other_lock((*it)->mutex);
-    if ((*it)->status == "stopped") ++stopped;
-  }
-  for (auto it = streams_.begin();
-       it != streams_.end() && stopped > options_.max_stopped_listed;) {
-    bool remove;
-    {
-      std::lock_guard<std::mutex> other_lock((*it)->mutex);
-      remove = (*it)->status == "stopped";
-    }
-    if (remove) {
-      (*it)->Join();  // its thread has ended or is about to
-      it = streams_.erase(it);
-      --stopped;
-    } else {
-      ++it;
-    }
-  }
-
-  stream->id = "stream-" + std::to_string(next_id_++);
-  stream->symbols = symbols;
-  stream->stream_type = stream_type;
-  stream->url = url;
-  streams_.push_back(stream);
+  record.id = added.id;
+  const TickStreamSpec spec{StreamId(added.id), source, symbols, stream_type, record.url};
   try {
-    stream->thread = std::thread([this, raw = stream.get()] { Run(*raw); });
+    Launch(spec, stats);
   } catch (...) {
-    streams_.pop_back();
+    WithDirectory(true, [&](StreamDirectory& d) { d.Stop(added.id); });
     throw;
   }
-  return JsonResponse(201, stream->Describe());
+  return JsonResponse(201, Entry(record, stats, true, NowMs()));
 }
 
 Response TickStreams::List(const Request& request) {
   CheckQueryKeys(request, {});
-  std::vector<std::shared_ptr<Stream>> streams;
+  std::vector<StreamRecord> records;
+  WithDirectory(
+      false, [&](StreamDirectory& d) { records = d.List(options_.max_stopped_listed); });
+  std::map<int64_t, std::shared_ptr<TickStream>> local;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    streams = streams_;
+    local = streams_;
   }
+  const int64_t now = NowMs();
   ordered_json list = ordered_json::array();
-  for (const auto& stream : streams) list.push_back(stream->Describe());
+  for (const StreamRecord& r : records) {
+    const auto it = local.find(r.id);
+    const bool live = it != local.end();
+    list.push_back(Entry(
+        r, live ? it->second->Stats() : TickStreamStats::FromJson(r.stats), live, now));
+  }
   ordered_json out;
   out["streams"] = std::move(list);
   return JsonResponse(200, out);
@@ -339,162 +339,120 @@ Response TickStreams::Stop(const Request& request) {
   CheckQueryKeys(request, {});
   const nlohmann::json body = ParseJsonBody(request.body);
   const JsonObjectReader reader(body, "", {"stream_id"});
-  const std::string id = reader.String("stream_id");
-  std::shared_ptr<Stream> stream;
+  const std::string text = reader.String("stream_id");
+  const int64_t id = ParseStreamId(text);
+  std::optional<StreamRecord> record;
+  bool marked = false;
+  if (id > 0) {
+    WithDirectory(false, [&](StreamDirectory& d) {
+      marked = d.Stop(id);
+      record = d.Find(id);
+    });
+  }
+  if (!record) throw NotFound("no stream '" + text + "'");
+
+  std::shared_ptr<TickStream> local;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& candidate : streams_) {
-      if (candidate->id == id) stream = candidate;
+    if (const auto it = streams_.find(id); it != streams_.end()) {
+      local = it->second;
+      streams_.erase(it);
     }
-    if (!stream) throw NotFound("no stream '" + id + "'");
-    std::lock_guard<std::mutex> stream_lock(stream->mutex);
-    stream->stop = true;
-    if (stream->connection != nullptr) stream->connection->Close();
-    stream->wake.notify_all();
   }
-  stream->Join();  // outside mutex_: listings go on meanwhile
-  return JsonResponse(200, stream->Describe());
+  if (local) {
+    local->RequestStop();
+    local->Join();  // outside the locks: listings go on meanwhile
+    const std::string stats = local->Stats().ToJson();
+    WithDirectory(false, [&](StreamDirectory& d) {
+      d.Release(id, owner_, stats);
+      record = d.Find(id);
+    });
+  } else if (marked) {
+    // Another replica runs it: it ends the stream at its next renewal and releases it
+    // with the final counts. Its lease ending (a dead owner) ends the wait too.
+    const auto deadline = std::chrono::steady_clock::now() + options_.lease +
+                          options_.open_timeout + std::chrono::seconds(1);
+    while (record && record->lease_until_ms != 0 && record->lease_until_ms >= NowMs() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(100));
+      WithDirectory(false, [&](StreamDirectory& d) { record = d.Find(id); });
+    }
+  }
+  if (!record) throw NotFound("no stream '" + text + "'");
+  return JsonResponse(
+      200, Entry(*record, TickStreamStats::FromJson(record->stats), false, NowMs()));
 }
 
-void TickStreams::Flush(Stream& stream, bool force) {
-  std::map<std::string, BarSeries> closed = stream.assembler.TakeClosed();
-  for (auto& [symbol, bars] : closed) AppendBars(stream.pending[symbol], bars);
-  std::size_t waiting = 0;
-  for (const auto& [symbol, bars] : stream.pending) waiting += bars.size();
-  const bool due = waiting >= options_.flush_bars ||
-                   Clock::now() - stream.last_flush >= options_.flush_interval;
-  if (waiting > 0 && (force || due)) {
-    stream.last_flush = Clock::now();
-    for (auto it = stream.pending.begin(); it != stream.pending.end();) {
-      const std::size_t n = it->second.size();
-      try {
-        std::lock_guard<std::mutex> lock(sink_mutex_);
-        sink_(it->first, it->second);
-      } catch (const std::exception& e) {
-        stream.SetError("store: " + std::string(e.what()));
-        const std::size_t lost = KeepNewest(it->second, options_.max_pending_bars);
-        std::lock_guard<std::mutex> lock(stream.mutex);
-        stream.dropped += static_cast<int64_t>(lost);
-        ++it;
-        continue;
-      } catch (...) {
-        stream.SetError("store: unknown error");
-        ++it;
-        continue;
-      }
-      waiting -= n;
-      {
-        std::lock_guard<std::mutex> lock(stream.mutex);
-        stream.bars_written += static_cast<int64_t>(n);
-      }
-      it = stream.pending.erase(it);
-    }
-  } else if (waiting == 0) {
-    stream.last_flush = Clock::now();
-  }
-  waiting = 0;
-  for (const auto& [symbol, bars] : stream.pending) waiting += bars.size();
-  std::lock_guard<std::mutex> lock(stream.mutex);
-  stream.bars_pending = static_cast<int64_t>(waiting);
-}
-
-void TickStreams::Run(Stream& stream) {
-  const bool trades = stream.stream_type == "trades";
-  const std::set<std::string> wanted(stream.symbols.begin(), stream.symbols.end());
-  milliseconds backoff = options_.backoff_initial;
-  auto stopped = [&] {
-    std::lock_guard<std::mutex> lock(stream.mutex);
-    return stream.stop;
-  };
-  auto set_status = [&](const char* status) {
-    std::lock_guard<std::mutex> lock(stream.mutex);
-    stream.status = status;
-  };
-
-  while (!stopped()) {
-    std::unique_ptr<WebSocketConnection> connection;
+void TickStreams::Keep() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!closing_) {
+    wake_.wait_for(lock, options_.renew_interval, [&] { return closing_; });
+    if (closing_) break;
+    lock.unlock();
     try {
-      connection = open_(stream.url, options_.open_timeout);
-      if (!connection) throw std::runtime_error("the opener returned no connection");
+      KeepOnce();
     } catch (const std::exception& e) {
-      stream.SetError(std::string("open: ") + e.what());
+      LogOnce(e.what());
     }
-    if (connection) {
-      {
-        std::lock_guard<std::mutex> lock(stream.mutex);
-        if (stream.stop) break;  // `connection` closes in its destructor
-        stream.connection = connection.get();
-        stream.status = "streaming";
-      }
-      const Clock::time_point connected = Clock::now();
-      Clock::time_point last_message = connected;
-      for (;;) {
-        const Clock::time_point now = Clock::now();
-        const auto until_flush = options_.flush_interval - (now - stream.last_flush);
-        const auto until_stale = options_.stale_after - (now - last_message);
-        const auto wait = std::clamp(
-            std::chrono::duration_cast<milliseconds>(std::min(until_flush, until_stale)),
-            milliseconds(1), options_.stale_after);
-        WebSocketConnection::Event event = connection->Read(wait);
-        if (event.status == WebSocketConnection::Status::kMessage) {
-          last_message = Clock::now();
-          const BinanceMessage message = ParseBinanceMessage(event.text);
-          std::string error = message.error;
-          using Kind = BinanceMessage::Kind;
-          const std::string& symbol =
-              message.kind == Kind::kTrade ? message.trade.symbol : message.kline.symbol;
-          if (error.empty() && message.kind != Kind::kOther && !wanted.contains(symbol)) {
-            error = "an event for symbol '" + symbol + "', not of this stream";
-          }
-          const int64_t before = stream.assembler.dropped();
-          if (error.empty() && message.kind == Kind::kTrade && trades) {
-            stream.assembler.AddTrade(message.trade);
-          } else if (error.empty() && message.kind == Kind::kKline && !trades) {
-            stream.assembler.AddKline(message.kline);
-          }
-          std::lock_guard<std::mutex> lock(stream.mutex);
-          ++stream.messages;
-          stream.dropped += stream.assembler.dropped() - before;
-          if (!error.empty()) {
-            ++stream.malformed;
-            stream.last_error = Clip("malformed message: " + error);
-          } else if (message.event_time_ms > 0) {
-            stream.last_event_ms = message.event_time_ms;
-          }
-        } else if (event.status == WebSocketConnection::Status::kTimeout) {
-          if (Clock::now() - last_message >= options_.stale_after) {
-            stream.SetError("no message for " +
-                            std::to_string(options_.stale_after.count()) + " ms");
-            break;
-          }
-        } else {  // kClosed, kError
-          if (!stopped()) {
-            stream.SetError(event.text.empty() ? "connection closed" : event.text);
-          }
-          break;
-        }
-        Flush(stream, false);
-      }
-      {
-        std::lock_guard<std::mutex> lock(stream.mutex);
-        stream.connection = nullptr;
-      }
-      connection.reset();  // closes it
-      if (Clock::now() - connected >= options_.healthy_after)
-        backoff = options_.backoff_initial;
-    }
-    Flush(stream, false);
-    std::unique_lock<std::mutex> lock(stream.mutex);
-    if (stream.stop) break;
-    stream.status = "reconnecting";
-    stream.wake.wait_for(lock, backoff, [&] { return stream.stop; });
-    if (stream.stop) break;
-    ++stream.reconnects;
-    stream.status = "connecting";
-    backoff = std::min(backoff * 2, options_.backoff_max);
+    lock.lock();
   }
-  Flush(stream, true);
-  set_status("stopped");
+}
+
+void TickStreams::KeepOnce() {
+  std::map<int64_t, std::shared_ptr<TickStream>> mine;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    mine = streams_;
+  }
+  const int64_t now = NowMs();
+  for (const auto& [id, stream] : mine) {
+    if (stream->finished()) {  // ended after a stop seen at a renewal
+      stream->Join();
+      const std::string stats = stream->Stats().ToJson();
+      WithDirectory(false, [&](StreamDirectory& d) { d.Release(id, owner_, stats); });
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (const auto it = streams_.find(id); it != streams_.end() && it->second == stream)
+        streams_.erase(it);
+      continue;
+    }
+    if (stream->stop_requested()) continue;
+    bool renewed = true;
+    const std::string stats = stream->Stats().ToJson();
+    WithDirectory(false, [&](StreamDirectory& d) {
+      renewed = d.Renew(id, owner_, now + options_.lease.count(), stats);
+    });
+    if (!renewed) {
+      std::fprintf(
+          stderr,
+          "tickscrawler: %s was stopped or taken over elsewhere: ending it here\n",
+          StreamId(id).c_str());
+      stream->RequestStop();
+    }
+  }
+  if (!open_) return;
+  std::vector<StreamRecord> claimed;
+  WithDirectory(false, [&](StreamDirectory& d) {
+    claimed = d.Claim(owner_, now, now + options_.lease.count(),
+                      static_cast<std::size_t>(options_.max_streams));
+  });
+  for (const StreamRecord& r : claimed) {
+    std::fprintf(stderr,
+                 "tickscrawler: took over %s (%s, restart %lld): its replica "
+                 "stopped renewing it\n",
+                 StreamId(r.id).c_str(), r.url.c_str(),
+                 static_cast<long long>(r.restarts));
+    bool closing;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closing = closing_;
+    }
+    if (closing) {
+      WithDirectory(false, [&](StreamDirectory& d) { d.Release(r.id, owner_, r.stats); });
+      continue;
+    }
+    Launch({StreamId(r.id), r.source, r.symbols, r.stream_type, r.url},
+           TickStreamStats::FromJson(r.stats));
+  }
 }
 
 }  // namespace qf::services

@@ -11,6 +11,7 @@
 #include "backtest/resample.h"
 #include "backtest/timeframe.h"
 #include "services/http_error.h"
+#include "services/owner_name.h"
 #include "services/request_json.h"
 #include "services/stored_series.h"
 #include "storage/algorithm_run_log.h"
@@ -55,17 +56,22 @@ Tickscrawler::Tickscrawler(ServicesConfig config)
     : config_(std::move(config)),
       connectors_(ConnectorSettings::FromEnvironment()),
       max_crawls_(PositiveEnv("TICKSCRAWLER_MAX_CRAWLS", 4)),
-      timeout_seconds_(PositiveEnv("TICKSCRAWLER_TIMEOUT", 10)) {
+      timeout_seconds_(PositiveEnv("TICKSCRAWLER_TIMEOUT", 10)),
+      owner_(UniqueOwnerName()) {
   // Closed 1-minute bars of a stream go into the store like a crawl's: appended after
   // the last stored bar in one atomic write.
   const std::string store = config_.store;
   try {
+    TickStreamsOptions options = TickStreamsOptionsFromEnvironment();
+    options.registry = config_.registry;
     streams_ = std::make_unique<TickStreams>(
-        config_.open_websocket, [store](const std::string& symbol, const BarSeries& bars) {
+        config_.open_websocket,
+        [store](const std::string& symbol, const BarSeries& bars) {
           BarSeries named = bars;
           named.symbol = symbol;
           MarketStore(store).Append({named}, "stream:binance");
-        });
+        },
+        std::move(options));
   } catch (const std::invalid_argument& e) {
     streams_error_ = e.what();
   }
@@ -146,11 +152,10 @@ Response Tickscrawler::Status(const Request& request) {
 }
 
 Response Tickscrawler::Historical(const Request& original) {
-  static const std::vector<std::string> kKeys = {"symbol",     "start",    "end",
-                                                 "start_date", "end_date", "interval",
-                                                 "timeframe"};
-  CheckQueryKeys(original, {"symbol", "start", "end", "start_date", "end_date", "interval",
-                            "timeframe"});
+  static const std::vector<std::string> kKeys = {
+      "symbol", "start", "end", "start_date", "end_date", "interval", "timeframe"};
+  CheckQueryKeys(original, {"symbol", "start", "end", "start_date", "end_date",
+                            "interval", "timeframe"});
   Request request = original;
   if (!original.body.empty()) {  // the same fields as a JSON object body
     const nlohmann::json body = ParseJsonBody(original.body);
@@ -163,7 +168,8 @@ Response Tickscrawler::Historical(const Request& original) {
       request.query[key] = fields.String(key, 64);
     }
   }
-  for (const auto& [alias, name] : {std::pair{"start_date", "start"}, {"end_date", "end"}}) {
+  for (const auto& [alias, name] :
+       {std::pair{"start_date", "start"}, {"end_date", "end"}}) {
     if (request.query.count(alias) == 0) continue;
     if (request.query.count(name) > 0) {
       throw BadRequest(std::string("give one of '") + name + "' and '" + alias + "'");
@@ -176,7 +182,8 @@ Response Tickscrawler::Historical(const Request& original) {
   if (!QueryValue(request, "timeframe") && QueryValue(request, "interval")) {
     // A crawled intraday series is asked for by its interval alone.
     try {
-      if (MarketStore(config_.store).Contains(*symbol, *QueryValue(request, "interval"))) {
+      if (MarketStore(config_.store)
+              .Contains(*symbol, *QueryValue(request, "interval"))) {
         timeframe = *QueryValue(request, "interval");
       }
     } catch (const std::exception&) {

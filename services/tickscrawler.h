@@ -54,11 +54,14 @@ namespace qf::services {
 //        source_error (the source's 4xx/5xx), 429 rate_limited with Retry-After (the
 //        source's 429 is retried once when its Retry-After fits in
 //        TICKSCRAWLER_TIMEOUT, else passed on), 429 too_many_crawls beyond
-//        TICKSCRAWLER_MAX_CRAWLS crawls at once on this replica. No answer or error
-//        holds a key (URLs are redacted).
+//        TICKSCRAWLER_MAX_CRAWLS internet crawls at once in the cluster (counted in the
+//        registry's crawl slots, which every replica shares). No answer or error holds
+//        a key (URLs are redacted).
 //
 // Environment: TICKSCRAWLER_TIMEOUT (seconds per source request, default 10),
-// TICKSCRAWLER_MAX_CRAWLS (default 4) and the connectors' (ConnectorSettings).
+// TICKSCRAWLER_MAX_CRAWLS (default 4), TICKSCRAWLER_MAX_STREAMS and BINANCE_WS_URL
+// (TickStreamsOptionsFromEnvironment) and the connectors' (ConnectorSettings). Streams
+// are cluster-wide through config.registry (see TickStreams).
 //
 // Handle() is called by one thread at a time.
 class Tickscrawler : public Service {
@@ -99,7 +102,9 @@ class Tickscrawler : public Service {
   ConnectorSettings connectors_;
   int max_crawls_ = 4;
   int timeout_seconds_ = 10;
-  std::atomic<int> active_crawls_{0};
+  std::atomic<int> active_crawls_{0};  // this replica's
+  const std::string owner_;            // this replica's name in the crawl slots
+  int64_t crawl_tokens_ = 0;
 };
 
 }  // namespace qf::services

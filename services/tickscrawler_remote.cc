@@ -2,6 +2,7 @@
 // /api/tickscrawler/crawl and /sources. See tickscrawler.h for the contract.
 
 #include <chrono>
+#include <cstdio>
 #include <set>
 #include <thread>
 
@@ -12,7 +13,9 @@
 #include "services/stored_series.h"
 #include "services/tickscrawler.h"
 #include "storage/algorithm_run_log.h"
+#include "storage/crawl_slots.h"
 #include "storage/market_store.h"
+#include "storage/registry_db.h"
 
 namespace qf::services {
 namespace {
@@ -28,16 +31,45 @@ struct SourceFailure {
   int64_t retry_after = -1;
 };
 
-// Counts this crawl among the replica's active ones for its lifetime.
+// Holds one of the cluster's crawl slots (see CrawlSlots) and counts the crawl among
+// this replica's active ones, for its lifetime. held() is false when every slot was
+// taken; `in_flight` then says how many crawls run.
 class CrawlSlot {
  public:
-  explicit CrawlSlot(std::atomic<int>& active) : active_(active) { ++active_; }
-  ~CrawlSlot() { --active_; }
+  CrawlSlot(const std::string& registry, const std::string& token,
+            const std::string& owner, const std::string& source, int max,
+            std::chrono::seconds lease, std::atomic<int>& active)
+      : db_(OpenRegistry(registry, OpenMode::kReadWriteCreate)),
+        token_(token),
+        active_(active) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    in_flight = CrawlSlots(db_).Acquire(
+        token, owner, source, max, now,
+        now + std::chrono::duration_cast<std::chrono::milliseconds>(lease).count());
+    held_ = in_flight < max;
+    if (held_) ++active_;
+  }
+  ~CrawlSlot() {
+    if (!held_) return;
+    --active_;
+    try {
+      CrawlSlots(db_).Release(token_);
+    } catch (const std::exception& e) {  // the lease frees it later
+      std::fprintf(stderr, "tickscrawler: cannot release crawl slot: %s\n", e.what());
+    }
+  }
   CrawlSlot(const CrawlSlot&) = delete;
   CrawlSlot& operator=(const CrawlSlot&) = delete;
+  bool held() const { return held_; }
+  int64_t in_flight = 0;
 
  private:
+  SqliteDb db_;
+  std::string token_;
   std::atomic<int>& active_;
+  bool held_ = false;
 };
 
 std::string NormaliseInterval(std::string text) {
@@ -92,15 +124,16 @@ ordered_json Tickscrawler::RemoteSources() const {
   return list;
 }
 
-Response Tickscrawler::CrawlRemote(const nlohmann::json& body, const std::string& source) {
-  const JsonObjectReader top(body, "",
-                             {"source", "source_id", "symbols", "data_type", "limit",
-                              "interval", "timeframe", "start_date", "end_date", "start",
-                              "end"});
+Response Tickscrawler::CrawlRemote(const nlohmann::json& body,
+                                   const std::string& source) {
+  const JsonObjectReader top(
+      body, "",
+      {"source", "source_id", "symbols", "data_type", "limit", "interval", "timeframe",
+       "start_date", "end_date", "start", "end"});
   const std::string data_type = top.OptionalString("data_type", 16).value_or("ohlc");
   if (data_type != "ohlc" && data_type != "trades" && data_type != "ticks") {
-    top.Fail("data_type", "must be \"ohlc\", \"trades\" or \"ticks\", got \"" + data_type +
-                              "\"");
+    top.Fail("data_type",
+             "must be \"ohlc\", \"trades\" or \"ticks\", got \"" + data_type + "\"");
   }
   if (data_type != "ohlc" && source != "binance") {
     top.Fail("data_type", "\"" + data_type + "\" comes only from source binance");
@@ -127,20 +160,19 @@ Response Tickscrawler::CrawlRemote(const nlohmann::json& body, const std::string
     if (top.Has(b)) return top.String(b, 64);
     return std::nullopt;
   };
-  const TimeRange range =
-      ParseTimeRange(date("start_date", "start"), date("end_date", "end"), "start_date",
-                     "end_date");
+  const TimeRange range = ParseTimeRange(
+      date("start_date", "start"), date("end_date", "end"), "start_date", "end_date");
   const nlohmann::json& list = top.At("symbols");
   if (!list.is_array() || list.empty() || list.size() > kMaxRemoteSymbols) {
-    top.Fail("symbols",
-             "must be an array of 1 to " + std::to_string(kMaxRemoteSymbols) + " strings");
+    top.Fail("symbols", "must be an array of 1 to " + std::to_string(kMaxRemoteSymbols) +
+                            " strings");
   }
   std::vector<std::string> symbols;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < list.size(); ++i) {
     if (!list[i].is_string()) {
-      throw BadRequest("field 'symbols[" + std::to_string(i) + "]' must be a string, got " +
-                       JsonTypeName(list[i]));
+      throw BadRequest("field 'symbols[" + std::to_string(i) +
+                       "]' must be a string, got " + JsonTypeName(list[i]));
     }
     const std::string s = list[i].get<std::string>();
     try {
@@ -149,21 +181,29 @@ Response Tickscrawler::CrawlRemote(const nlohmann::json& body, const std::string
       throw BadRequest("field 'symbols[" + std::to_string(i) + "]': " + e.what());
     }
     if (!seen.insert(s).second) {
-      throw BadRequest("field 'symbols[" + std::to_string(i) + "]': '" + s + "' given twice");
+      throw BadRequest("field 'symbols[" + std::to_string(i) + "]': '" + s +
+                       "' given twice");
     }
     symbols.push_back(s);
   }
   if (const std::string why = Unavailable(source); !why.empty()) {
     return JsonError(503, "source_unavailable", "source '" + source + "': " + why);
   }
-  if (active_crawls_.load() >= max_crawls_) {
-    Response r = JsonError(429, "too_many_crawls",
-                           "this replica runs " + std::to_string(max_crawls_) +
-                               " crawls at once (TICKSCRAWLER_MAX_CRAWLS); retry later");
+  // A crawl takes at most two attempts of the timeout per symbol: its slot's lease
+  // outlasts that, so a dead replica's slot frees itself.
+  const CrawlSlot slot(
+      config_.registry, owner_ + ":" + std::to_string(++crawl_tokens_), owner_, source,
+      max_crawls_,
+      std::chrono::seconds(timeout_seconds_ * 2 * static_cast<int>(symbols.size()) + 10),
+      active_crawls_);
+  if (!slot.held()) {
+    Response r = JsonError(
+        429, "too_many_crawls",
+        std::to_string(slot.in_flight) + " crawls are running in the cluster (at most " +
+            std::to_string(max_crawls_) + ", TICKSCRAWLER_MAX_CRAWLS); retry later");
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
-  const CrawlSlot slot(active_crawls_);
   const std::chrono::seconds budget(timeout_seconds_);
 
   // One GET with the 429 policy; throws SourceFailure.
@@ -227,8 +267,9 @@ Response Tickscrawler::CrawlRemote(const nlohmann::json& body, const std::string
           bars.push_back(SliceBars(b, range));
         }
       } catch (const ConnectorError& e) {
-        const std::string detail = "source '" + source + "' (" + symbol + "): " +
-                                   connectors_.Redact(e.what()) + "; nothing written";
+        const std::string detail = "source '" + source + "' (" + symbol +
+                                   "): " + connectors_.Redact(e.what()) +
+                                   "; nothing written";
         if (e.kind() == ConnectorError::Kind::kRateLimited) {
           throw SourceFailure{429, "rate_limited", detail, 60};
         }
@@ -286,13 +327,14 @@ Response Tickscrawler::CrawlRemote(const nlohmann::json& body, const std::string
     j["appended"] = appended;
     j["results"] = results;
     j["finished_at"] = UtcNowIso();
-    last_crawl_ = {{"finished_at", j["finished_at"]}, {"source", source},
-                   {"appended", appended}};
+    last_crawl_ = {
+        {"finished_at", j["finished_at"]}, {"source", source}, {"appended", appended}};
     ++crawls_;
     return JsonResponse(200, j);
   } catch (const SourceFailure& f) {
     Response r = JsonError(f.status, f.error, f.detail);
-    if (f.retry_after >= 0) r.headers.emplace_back("Retry-After", std::to_string(f.retry_after));
+    if (f.retry_after >= 0)
+      r.headers.emplace_back("Retry-After", std::to_string(f.retry_after));
     last_crawl_ = {{"finished_at", UtcNowIso()}, {"source", source}, {"error", f.error}};
     ++crawls_;
     return r;

@@ -123,6 +123,31 @@ CREATE TABLE ensemble_members(
   PRIMARY KEY (ensemble, id)) WITHOUT ROWID;
 )sql";
 
+// What version 4 adds: the cluster's live streams (see StreamDirectory) and the
+// crawls in flight (see CrawlSlots), each held by a replica under a lease (Unix ms)
+// that it renews while it lives.
+constexpr const char* kSchemaV4Additions = R"sql(
+CREATE TABLE streams(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL,
+  symbols TEXT NOT NULL,
+  stream_type TEXT NOT NULL,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'stopped')),
+  owner TEXT NOT NULL,
+  lease_until INTEGER NOT NULL,
+  stats TEXT NOT NULL,
+  restarts INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+CREATE INDEX streams_by_status ON streams(status, lease_until);
+CREATE TABLE crawl_slots(
+  token TEXT PRIMARY KEY NOT NULL,
+  owner TEXT NOT NULL,
+  source TEXT NOT NULL,
+  lease_until INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
 struct Identity {
   int64_t application_id = 0;
   int64_t user_version = 0;
@@ -192,6 +217,7 @@ void CreateSchema(SqliteDb& db, const std::string& path) {
     db.Exec(kSchemaV1);
     db.Exec(kSchemaV2Additions);
     db.Exec(kSchemaV3Additions);
+    db.Exec(kSchemaV4Additions);
     db.Exec("PRAGMA application_id = " + std::to_string(kRegistryApplicationId));
     db.Exec("PRAGMA user_version = " + std::to_string(kRegistrySchemaVersion));
   }
@@ -206,6 +232,7 @@ void Migrate(SqliteDb& db, const std::string& path) {
   CheckIdentity(path, id);
   if (id.user_version == 1) db.Exec(kSchemaV2Additions);
   if (id.user_version <= 2) db.Exec(kSchemaV3Additions);
+  if (id.user_version <= 3) db.Exec(kSchemaV4Additions);
   db.Exec("PRAGMA user_version = " + std::to_string(kRegistrySchemaVersion));
   migrate.Commit();
 }
@@ -269,6 +296,12 @@ SqliteDb OpenRegistry(const std::string& path, OpenMode mode) {
   if (id.empty()) CreateSchema(*db, path);  // an empty file: made a registry in place
   if (!id.empty() && id.user_version < kRegistrySchemaVersion) Migrate(*db, path);
   return std::move(*db);
+}
+
+SqliteDb OpenMemoryRegistry() {
+  SqliteDb db(":memory:", OpenMode::kReadWriteCreate);
+  CreateSchema(db, ":memory:");
+  return db;
 }
 
 }  // namespace qf

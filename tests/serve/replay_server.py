@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Local replay of the market-data sources for the connector tests (no internet).
 
-Usage: replay_server.py --port-file F --log L [--port 0]
+Usage: replay_server.py --port-file F --log L [--port 0] [--tls-cert PEM --tls-key PEM]
+(with a certificate it serves https:// instead of http://)
 Writes the port it listens on to F, one JSON line per request to L ({"path", "query",
 "headers"}), and answers in the providers' documented formats:
   GET /api/v3/klines?symbol=&interval=&limit=   Binance klines (arrays of strings/numbers)
@@ -10,7 +11,8 @@ Writes the port it listens on to F, one JSON line per request to L ({"path", "qu
   GET /query?function=TIME_SERIES_DAILY|TIME_SERIES_INTRADAY&symbol=&apikey=
 The symbol chooses a failure mode: RATELIMIT -> 429 Retry-After: 30; RETRYONCE -> 429
 Retry-After: 1 the first time, then data; FAIL500 -> 500; BROKEN -> malformed JSON;
-SLOW -> data after 5 s; NOTE -> Alpha Vantage "Note" (rate limit inside a 200).
+SLOW -> data after 5 s; ENDLESS -> a body without Content-Length that stops after
+128 KiB and never ends; NOTE -> Alpha Vantage "Note" (rate limit inside a 200).
 Bars are deterministic: bar i of a series opens at 2024-01-01 + i * interval.
 Never echoes a request header or the apikey.
 """
@@ -70,6 +72,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, '[[1704067200000, "1.0", "2.0"')
         if "SLOW" in symbol:
             time.sleep(5)
+        if "ENDLESS" in symbol:  # a body ended by EOF that does not end: 128 KiB, then silence
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"[" + b" " * (128 << 10))
+            self.wfile.flush()
+            time.sleep(30)
+            return
         limit = int(q.get("limit", "5"))
         if url.path == "/api/v3/klines":
             step = SECONDS.get(q.get("interval"), 60)
@@ -127,8 +138,15 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--port-file", required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     a = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    if a.tls_cert:
+        import ssl
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(a.tls_cert, a.tls_key)
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     server.log_path = a.log
     open(a.log, "a").close()

@@ -20,12 +20,18 @@ every path (REPLAY_DROP, REPLAY_MALFORMED):
                after N messages
   malformed=K  one malformed message is sent once, before the K-th message (0-based)
   delay=MS     pause between messages (default 2 ms)
+  endless=1    (trade streams) after the script, one more trade per message forever,
+               each a second after the previous one, so a 1-minute bar closes every
+               60 messages; the cursor goes on across connections as for the script
+Environment: REPLAY_CONNECTIONS_LOG=FILE appends "open <path>" per connection;
+REPLAY_TLS_CERT and REPLAY_TLS_KEY (PEM files) serve wss:// instead of ws://.
 """
 
 import asyncio
 import json
 import os
 import signal
+import ssl
 import sys
 import time
 import urllib.parse
@@ -79,6 +85,15 @@ def kline_event(symbol, row):
                   "q": "1.0", "V": "1", "Q": "1", "B": "0"}}
 
 
+def endless_trade(names, combined, k):
+    """Trade k after the script, of every stream of the path in turn."""
+    name = names[k % len(names)]
+    symbol = name.partition("@")[0].upper()
+    event = trade_event(symbol, (len(TRADES) + 1 + k, MINUTE0 + 180_000 + (k + 1) * 1000,
+                                 f"{104 + k % 10:.2f}", "1.0"))
+    return {"stream": name, "data": event} if combined else event
+
+
 def script(names, combined):
     """The messages of one path: every stream's events, interleaved row by row."""
     per_stream = []
@@ -100,6 +115,21 @@ def script(names, combined):
             if i < len(events):
                 out.append(events[i])
     return out
+
+
+class EndlessScript(list):
+    """The script, then endless_trade forever (len() is unbounded)."""
+    def __init__(self, messages, names, combined):
+        super().__init__(messages)
+        self.names, self.combined = names, combined
+
+    def __len__(self):
+        return sys.maxsize
+
+    def __getitem__(self, i):
+        n = super().__len__()
+        return super().__getitem__(i) if i < n else endless_trade(self.names,
+                                                                  self.combined, i - n)
 
 
 class Replay:
@@ -133,6 +163,11 @@ class Replay:
             return
         self.connections[path] = self.connections.get(path, 0) + 1
         first = self.connections[path] == 1
+        if os.environ.get("REPLAY_CONNECTIONS_LOG"):
+            with open(os.environ["REPLAY_CONNECTIONS_LOG"], "a") as f:
+                f.write(f"open {path}\n")
+        if modes.get("endless") and all(n.endswith("@trade") for n in names):
+            messages = EndlessScript(messages, names, combined)
         try:
             await self.replay(ws, path, messages, combined, modes, first)
         except websockets.ConnectionClosed:
@@ -166,7 +201,11 @@ async def main():
     loop.add_reader(sys.stdin.fileno(),
                     lambda: (sys.stdin.buffer.read1(4096) or done.done() or
                              done.set_result(None)))
-    async with websockets.serve(replay.handle, "127.0.0.1", 0) as server:
+    tls = None
+    if os.environ.get("REPLAY_TLS_CERT"):
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(os.environ["REPLAY_TLS_CERT"], os.environ["REPLAY_TLS_KEY"])
+    async with websockets.serve(replay.handle, "127.0.0.1", 0, ssl=tls) as server:
         port = server.sockets[0].getsockname()[1]
         print(port, flush=True)
         await done

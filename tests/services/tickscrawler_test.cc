@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "backtest/calendar.h"
 #include "backtest/resample.h"
@@ -186,7 +190,8 @@ TEST_F(TickscrawlerTest, CrawlRefusesPathsOutsideTheFolderAndBadRequests) {
   ExpectError(Post(t, kCrawl, {{"source", "yahoo"}, {"symbols", {"AAA"}}}), 503,
               "source_unavailable", "yahoo");
   ExpectError(Post(t, kCrawl, {{"source", "ftp"}, {"symbols", {"AAA"}}}), 400,
-              "bad_request", "field 'source' must be one of csv, binance, yahoo, alpha_vantage");
+              "bad_request",
+              "field 'source' must be one of csv, binance, yahoo, alpha_vantage");
   ExpectError(Post(t, kCrawl, {{"source", "csv"}}), 400, "bad_request",
               "give exactly one of fields 'symbols' and 'files'");
   ExpectError(
@@ -201,6 +206,55 @@ TEST_F(TickscrawlerTest, CrawlRefusesPathsOutsideTheFolderAndBadRequests) {
   ExpectError(Post(t, kCrawl, {{"symbols", {"A"}}}), 400, "bad_request",
               "missing field 'source'");
   EXPECT_EQ(testing::ReadBytes(config_.store), before);
+}
+
+TEST_F(TickscrawlerTest, TheCrawlLimitHoldsForTheReplicasTogether) {
+  // Two replicas on one registry, TICKSCRAWLER_MAX_CRAWLS=1: while A's crawl waits for
+  // its source, B refuses one with 429; once A's ends, B crawls.
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool entered = false, release = false;
+  config_.fetch = [&](const FetchRequest&) {
+    std::unique_lock<std::mutex> lock(mutex);
+    entered = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
+    FetchResult r;
+    r.status = 200;
+    r.body =
+        R"([[1704067200000,"1.0","2.0","0.5","1.5","10",1704067259999,"0",1,"0","0","0"]])";
+    return r;
+  };
+  ::setenv("TICKSCRAWLER_MAX_CRAWLS", "1", 1);
+  Tickscrawler a(config_);
+  Tickscrawler b(config_);
+  ::unsetenv("TICKSCRAWLER_MAX_CRAWLS");
+  const std::string body =
+      R"({"source_id": "binance", "symbols": ["BTCUSDT"], "interval": "1m", "limit": 1})";
+  Response first;
+  std::thread crawl([&] { first = Call(a, "POST", kCrawl, body); });
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait(lock, [&] { return entered; });
+  }
+  const Response refused =
+      Call(b, "POST", kCrawl, R"({"source_id": "binance", "symbols": ["ETHUSDT"]})");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  const json j = json::parse(refused.body);
+  EXPECT_EQ(j["error"], "too_many_crawls");
+  EXPECT_NE(j["detail"].get<std::string>().find("1 crawls are running in the cluster"),
+            std::string::npos)
+      << refused.body;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    release = true;
+    changed.notify_all();
+  }
+  crawl.join();
+  EXPECT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Call(b, "POST", kCrawl, R"({"source_id": "binance", "symbols": ["ETHUSDT"]})")
+                .status,
+            200);
 }
 
 }  // namespace

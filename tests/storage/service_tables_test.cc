@@ -1,4 +1,4 @@
-// The services' registry tables (schema versions 2 and 3): algorithm runs, saved
+// The services' registry tables (schema versions 2 to 4): algorithm runs, saved
 // screener filters, and the migration of version-1 and version-2 registries.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -39,7 +39,7 @@ class ServiceTablesTest : public ::testing::Test {
     SqliteDb db = OpenRegistry(path_, OpenMode::kReadWriteCreate);
     db.Exec(
         "DROP TABLE algorithm_runs; DROP TABLE screener_filters; DROP TABLE ensembles; "
-        "DROP TABLE ensemble_members;");
+        "DROP TABLE ensemble_members; DROP TABLE streams; DROP TABLE crawl_slots;");
     db.Exec("PRAGMA user_version = 1");
     db.Exec(
         "INSERT INTO experiments(name, config, status, started_at, result_file, "
@@ -52,7 +52,8 @@ class ServiceTablesTest : public ::testing::Test {
   void MakeVersion2Registry() {
     SqliteDb db = OpenRegistry(path_, OpenMode::kReadWriteCreate);
     db.Exec(
-        "DROP TABLE algorithm_runs; DROP TABLE ensembles; DROP TABLE ensemble_members;");
+        "DROP TABLE algorithm_runs; DROP TABLE ensembles; DROP TABLE ensemble_members; "
+        "DROP TABLE streams; DROP TABLE crawl_slots;");
     db.Exec(R"sql(
 CREATE TABLE algorithm_runs(
   run_id TEXT PRIMARY KEY NOT NULL,
@@ -107,11 +108,13 @@ INSERT INTO algorithm_runs(run_id, algorithm, symbol, request, status, owner,
 
 TEST_F(ServiceTablesTest, NewRegistriesHaveTheServiceTables) {
   SqliteDb db = OpenRegistry(path_, OpenMode::kReadWriteCreate);
-  EXPECT_EQ(kRegistrySchemaVersion, 3);
+  EXPECT_EQ(kRegistrySchemaVersion, 4);
   EXPECT_EQ(TableCount(db, "algorithm_runs"), 1);
   EXPECT_EQ(TableCount(db, "screener_filters"), 1);
   EXPECT_EQ(TableCount(db, "ensembles"), 1);
   EXPECT_EQ(TableCount(db, "ensemble_members"), 1);
+  EXPECT_EQ(TableCount(db, "streams"), 1);
+  EXPECT_EQ(TableCount(db, "crawl_slots"), 1);
 }
 
 TEST_F(ServiceTablesTest, WritersMigrateVersion1AndKeepItsData) {
@@ -125,13 +128,13 @@ TEST_F(ServiceTablesTest, WritersMigrateVersion1AndKeepItsData) {
     EXPECT_EQ(ReadBytes(path_), before);
   }
   SqliteDb db = OpenRegistry(path_, OpenMode::kReadWrite);
-  EXPECT_EQ(db.QueryInt("PRAGMA user_version"), 3);
+  EXPECT_EQ(db.QueryInt("PRAGMA user_version"), kRegistrySchemaVersion);
   EXPECT_EQ(TableCount(db, "algorithm_runs"), 1);
   EXPECT_EQ(TableCount(db, "screener_filters"), 1);
   EXPECT_EQ(TableCount(db, "ensembles"), 1);
   EXPECT_EQ(db.QueryInt("SELECT count(*) FROM experiments"), 1);
   SqliteDb again = OpenRegistry(path_, OpenMode::kReadWrite);  // idempotent
-  EXPECT_EQ(again.QueryInt("PRAGMA user_version"), 3);
+  EXPECT_EQ(again.QueryInt("PRAGMA user_version"), kRegistrySchemaVersion);
   EXPECT_TRUE(AcceptsStatus(again, "timed_out"));
 }
 
@@ -142,7 +145,7 @@ TEST_F(ServiceTablesTest, WritersMigrateVersion2RunsToTheTimedOutStatusKeepingTh
     EXPECT_FALSE(AcceptsStatus(old, "timed_out"));  // the version-2 CHECK
   }
   SqliteDb db = OpenRegistry(path_, OpenMode::kReadWrite);
-  EXPECT_EQ(db.QueryInt("PRAGMA user_version"), 3);
+  EXPECT_EQ(db.QueryInt("PRAGMA user_version"), kRegistrySchemaVersion);
   EXPECT_EQ(TableCount(db, "ensembles"), 1);
   EXPECT_EQ(TableCount(db, "algorithm_runs_v3"), 0);
   EXPECT_EQ(db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
