@@ -4,21 +4,30 @@
 # alpha_vantage land in the store; the source's 429 (retried once when Retry-After
 # fits TICKSCRAWLER_TIMEOUT, else passed on), 500, malformed payload, a slow source
 # and a closed port are answers that change nothing; the keys never appear in serve's
-# log or in any answer, and are sent to the sources.
+# log or in any answer, and are sent to the sources. Yahoo is served over https (a
+# second replay server with a self-signed certificate that SSL_CERT_FILE trusts).
 source "$(dirname "$0")/cli_test_lib.sh"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPLAY="$HERE/../serve/replay_server.py"
 
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem > /dev/null 2>&1 ||
+  fail "openssl could not make a test certificate"
 /usr/bin/python3 "$REPLAY" --port-file replay.port --log replay.log &
 replay=$!
+/usr/bin/python3 "$REPLAY" --port-file tls.port --log tls.log --tls-cert cert.pem \
+  --tls-key key.pem &
+tls_replay=$!
 pid=""
-trap 'kill $replay 2> /dev/null || true; [ -n "$pid" ] && kill $pid 2> /dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do [ -s replay.port ] && break; sleep 0.05; done
+trap 'kill $replay $tls_replay 2> /dev/null || true; [ -n "$pid" ] && kill $pid 2> /dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 100); do [ -s replay.port ] && [ -s tls.port ] && break; sleep 0.05; done
 rport=$(cat replay.port)
+tport=$(cat tls.port)
 closed=$(free_port)
 
 "$QF" data synth --store quantfarm.h5 --symbols 3 --bars 50 --seed 3 > /dev/null
-export BINANCE_BASE_URL="http://127.0.0.1:$rport" YAHOO_FINANCE_BASE_URL="http://127.0.0.1:$rport"
+export BINANCE_BASE_URL="http://127.0.0.1:$rport" YAHOO_FINANCE_BASE_URL="https://127.0.0.1:$tport"
+export SSL_CERT_FILE="$WORK/cert.pem"
 export ALPHA_VANTAGE_BASE_URL="http://127.0.0.1:$rport"
 export BINANCE_API_KEY="bk-$RANDOM-unique-binance-key" BINANCE_API_SECRET="bs-$RANDOM-unique-secret"
 export ALPHA_VANTAGE_API_KEY="av-$RANDOM-unique-alpha-key"
@@ -28,7 +37,7 @@ url="http://127.0.0.1:$port"
 timeout 300 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader,tcp \
   --mca btl_tcp_if_include lo -x BINANCE_BASE_URL -x YAHOO_FINANCE_BASE_URL \
   -x ALPHA_VANTAGE_BASE_URL -x BINANCE_API_KEY -x BINANCE_API_SECRET -x ALPHA_VANTAGE_API_KEY \
-  -x TICKSCRAWLER_TIMEOUT -x TICKSCRAWLER_MAX_CRAWLS -x QUANTFARM_STORE \
+  -x TICKSCRAWLER_TIMEOUT -x TICKSCRAWLER_MAX_CRAWLS -x QUANTFARM_STORE -x SSL_CERT_FILE \
   -np 3 "$QF" serve --port "$port" --store "$WORK/quantfarm.h5" > serve.out 2>&1 &
 pid=$!
 wait_serve "$url" "$pid" serve.out
@@ -53,6 +62,7 @@ expect_contains crawl.json '"appended":3,"dropped":5'
 expect_contains crawl.json '"appended":4'
 [ "$(crawl '{"source_id": "yahoo", "symbols": ["AAPL"], "interval": "1d"}')" = 200 ] || fail "yahoo: $(cat crawl.json)"
 expect_contains crawl.json '"appended":4'  # 5 bars, one of nulls
+expect_contains tls.log '/v8/finance/chart/AAPL'  # over https
 [ "$(crawl '{"source_id": "alpha_vantage", "symbols": ["IBM"], "interval": "1d"}')" = 200 ] || fail "alpha: $(cat crawl.json)"
 expect_contains crawl.json '"appended":5'
 [ "$(crawl '{"source_id": "alpha_vantage", "symbols": ["IBM"], "interval": "5m"}')" = 200 ] || fail "alpha intraday: $(cat crawl.json)"
