@@ -12,7 +12,11 @@ packages=(
   slurm-wlm munge prometheus
   libboost-dev libboost-mpi-dev libboost-serialization-dev libeigen3-dev curl wrk
   libssl-dev python3-websockets
+  docker.io docker-compose debootstrap chromium
 )
+# The dashboard's browser test drives chromium with playwright-core from npm: Debian's
+# nodejs and npm unless a Node.js with npm is installed already.
+command -v npm > /dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
