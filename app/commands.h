@@ -27,7 +27,8 @@ void AddSearchCommand(CLI::App& app, mpi::MpiRuntime& runtime);
 void AddEvaluateCommand(CLI::App& app);
 // serve: the HTTP API on rank 0, service replicas on the other ranks.
 void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime);
-void AddCtlCommand(CLI::App& app);  // ctl status|scale|add-worker|shutdown
+// cluster (alias ctl) start|stop|restart|status|logs|deploy|scale|add-worker|shutdown
+void AddClusterCommand(CLI::App& app);
 
 }  // namespace qf::app
 

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   qf::app::AddSearchCommand(app, runtime);
   qf::app::AddEvaluateCommand(app);
   qf::app::AddServeCommand(app, runtime);
-  qf::app::AddCtlCommand(app);
+  qf::app::AddClusterCommand(app);
   qf::app::AddExperimentsCommand(app);
   qf::app::AddCacheCommand(app);
   qf::app::AddEnsembleCommand(app);

@@ -15,11 +15,14 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/log_options.h"
 #include "app/registry_options.h"
+#include "logging/log.h"
 #include "mpi/cluster_task_runner.h"
 #include "mpi/cluster_worker.h"
 #include "mpi/service_router.h"
 #include "search/experiment_runner.h"
+#include "serve/dashboard.h"
 #include "serve/http_fetch_client.h"
 #include "serve/websocket_client.h"
 #include "serve/http_server.h"
@@ -53,6 +56,7 @@ struct ServeOptions {
   double cooldown = 2;
   double idle_release = 10;
   int slots = 0;
+  LogFlags log;
 };
 
 const char* const kServices[] = {"algorunner", "screener", "tickscrawler", "ensemble"};
@@ -221,10 +225,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  const auto log = [](const std::string& text) {
-    std::printf("[serve] %s\n", text.c_str());
-    std::fflush(stdout);
-  };
+  const auto log = [](const std::string& text) { logging::Info("serve", text); };
   mpi::RouterOptions ro;
   ro.services = std::move(policies);
   ro.replicas_per_worker = o.replicas_per_worker;
@@ -236,7 +237,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   ro.pending_threshold = o.pending_threshold;
   ro.check_interval_seconds = o.check_interval;
   ro.make_local = [&o](const std::string& name) { return services::MakeService(name, o.services); };
-  ro.on_event = log;
+  ro.on_event = [](const std::string& text) { logging::Info("router", text); };
   mpi::ServiceRouter router(runtime, ro);
 
   search::ExperimentRunnerOptions eo;
@@ -246,7 +247,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   eo.make_runner = [&router](const std::string& welcome) -> std::unique_ptr<mpi::TaskRunner> {
     return std::make_unique<mpi::ClusterTaskRunner>(router, welcome);
   };
-  eo.log = log;
+  eo.log = [](const std::string& text) { logging::Info("search", text); };
   search::ExperimentRunner runner(eo, runtime);
   try {
     for (const auto& name : runner.MarkOrphansInterrupted()) {
@@ -278,6 +279,8 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   routes.Add("GET", "/health", "health");
   routes.Add("GET", "/status", "status");
   routes.Add("GET", "/metrics", "metrics");
+  routes.Add("GET", "/", "dashboard");  // the web dashboard, assets in the binary
+  routes.Add("GET", "/dashboard/*", "dashboard");
   routes.Add("POST", "/api/cluster/scale", "scale");
   routes.Add("POST", "/api/cluster/add-worker", "add-worker");
   routes.Add("POST", "/api/cluster/shutdown", "shutdown");
@@ -315,6 +318,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
           return;
         }
         if (target == "health") return reply(Health(router));
+        if (target == "dashboard") return reply(serve::DashboardResponse(request.path));
         if (target == "control") {
           control.Push([&, request = std::move(request), reply = std::move(reply)] {
             reply(Control(request, o, runner, api));
@@ -338,10 +342,11 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
     router.Run();  // releases the workers, which would otherwise wait forever
     throw;
   }
-  std::printf("quantfarm serve: http://%s:%u (%d ranks; services: algorunner, screener, "
-              "tickscrawler, ensemble; searches: POST /search/{grid,random,ga,pbt,asha,bayesian})\n",
-              o.bind.c_str(), static_cast<unsigned>(server.port()), runtime.size());
-  std::fflush(stdout);
+  logging::Info("serve", "quantfarm serve: http://" + o.bind + ":" +
+                            std::to_string(server.port()) + " (" +
+                            std::to_string(runtime.size()) +
+                            " ranks; services: algorunner, screener, tickscrawler, ensemble; "
+                            "searches: POST /search/{grid,random,ga,pbt,asha,bayesian})");
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -350,8 +355,9 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   router.Run();
   runner.StopAll();  // nothing should run now; a search left would wait forever
   const std::size_t left = server.Stop(std::chrono::seconds(5));
-  std::printf("quantfarm serve: stopped (%zu request(s) unanswered)\n", left);
-  std::fflush(stdout);
+  logging::Info("serve", "quantfarm serve: stopped (" + std::to_string(left) +
+                            " request(s) unanswered)");
+  logging::Flush();
   pthread_kill(waiter.native_handle(), SIGTERM);  // release the waiting thread
   waiter.join();
 }
@@ -410,6 +416,7 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
                   "is spawned only into a free slot (default: MPI_UNIVERSE_SIZE, the "
                   "allocation's slots, which mpirun sets to the cores)")
       ->check(CLI::Range(1, 100000));
+  AddLogFlags(cmd, &o->log);
   const auto serve_worker = [o, &runtime] {
     mpi::ServeCluster(
         runtime,
@@ -422,6 +429,10 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
     o->services.open_websocket = serve::MakeWebSocketOpener();  // live streams
     if (runtime.spawned()) {
       try {  // the head checked these already
+        ConfigureLogging(o->log, runtime.rank(), true);
+      } catch (const std::invalid_argument&) {
+      }
+      try {
         const services::EnsembleDefaults ensemble = services::EnsembleDefaultsFromEnvironment();
         o->services.ensemble_voting = ensemble.voting;
         o->services.ensemble_threshold = ensemble.threshold;
@@ -434,6 +445,7 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
     std::map<std::string, services::AutoscalingPolicy> policies;
     std::string error;
     try {
+      ConfigureLogging(o->log, runtime.rank(), false);
       const services::EnsembleDefaults ensemble = services::EnsembleDefaultsFromEnvironment();
       o->services.ensemble_voting = ensemble.voting;
       o->services.ensemble_threshold = ensemble.threshold;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "logging/log.h"
 #include "mpi/cluster_tags.h"
 #include "mpi/doorbell.h"
 #include "mpi/messaging.h"
@@ -57,8 +58,9 @@ void ServeCluster(MpiRuntime& runtime, const ServiceFactory& make_service,
   MPI_Comm_get_parent(&parent);
   MPI_Comm head = parent != MPI_COMM_NULL ? parent : MPI_COMM_WORLD;
   MPI_Comm_set_errhandler(head, MPI_ERRORS_RETURN);
-  const std::string who = runtime.spawned() ? "spawned worker (pid " + std::to_string(::getpid()) + ")"
-                                            : "worker rank " + std::to_string(runtime.rank());
+  const std::string who = runtime.spawned()
+                              ? "spawned worker (pid " + std::to_string(::getpid()) + ")"
+                              : "worker rank " + std::to_string(runtime.rank());
   std::unique_ptr<Doorbell> bell = Doorbell::Create();
   std::unique_ptr<Doorbell> head_bell;
   Mailbox mailbox(*bell);
@@ -101,19 +103,24 @@ void ServeCluster(MpiRuntime& runtime, const ServiceFactory& make_service,
       const auto now = Clock::now();
       if (flag == 0) {
         if (Seconds(now - last_heard) > options.head_timeout_seconds) {
-          std::fprintf(stderr, "quantfarm serve: %s: no message from the head for %.1f s: "
-                       "the head is gone, exiting\n", who.c_str(), Seconds(now - last_heard));
-          std::fflush(stderr);
+          char text[64];
+          std::snprintf(text, sizeof text, "%.1f", Seconds(now - last_heard));
+          logging::Error("worker", "quantfarm serve: " + who +
+                                       ": no message from the head for " + text +
+                                       " s: the head is gone, exiting");
+          logging::Flush();
           std::_Exit(3);
         }
-        if (Seconds(now - last_sent) >= options.heartbeat_seconds) send(Bytes(), kAliveTag);
+        if (Seconds(now - last_sent) >= options.heartbeat_seconds)
+          send(Bytes(), kAliveTag);
         if (busy) {
           sleep = std::chrono::microseconds(100);
           continue;
         }
         // Rung by the head (same node) and by this process's threads; the timeout covers
         // a head on another node and the heartbeat.
-        const auto cap = head_bell ? std::chrono::microseconds(5000) : std::chrono::microseconds(1000);
+        const auto cap =
+            head_bell ? std::chrono::microseconds(5000) : std::chrono::microseconds(1000);
         bell->Wait(seen, sleep);
         sleep = std::min(sleep * 2, cap);
         continue;
@@ -153,9 +160,10 @@ void ServeCluster(MpiRuntime& runtime, const ServiceFactory& make_service,
             try {
               const services::Request request = DecodeServiceRequest(bytes, id, replica);
               auto it = replicas.find(replica);
-              response = it == replicas.end() || !it->second
-                             ? services::JsonError(503, "unavailable", "replica not available")
-                             : it->second->Handle(request);
+              response =
+                  it == replicas.end() || !it->second
+                      ? services::JsonError(503, "unavailable", "replica not available")
+                      : it->second->Handle(request);
             } catch (const std::exception& e) {
               response = services::JsonError(500, "internal", e.what());
             }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "logging/log.h"
 #include "mpi/messaging.h"
 
 namespace qf::mpi {
@@ -52,9 +53,9 @@ HeadLink& Head(const MpiRuntime& runtime) {
 // dead head.
 [[noreturn]] void LeaveWithoutHead(const HeadLink& link, const std::string& why) {
   std::fflush(stdout);
-  std::fprintf(stderr, "quantfarm: %s: the head is gone (%s); exiting\n",
-               link.who.c_str(), why.c_str());
-  std::fflush(stderr);
+  logging::Error("worker",
+                 "quantfarm: " + link.who + ": the head is gone (" + why + "); exiting");
+  logging::Flush();
   std::_Exit(kHeadLostExitCode);
 }
 

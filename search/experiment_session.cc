@@ -3,8 +3,9 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "services/backtest_json.h"
 #include "backtest/strategy.h"
+#include "logging/log.h"
+#include "services/backtest_json.h"
 #include "storage/market_store.h"
 #include "storage/registry_db.h"
 
@@ -35,11 +36,10 @@ void ExperimentSession::Begin(const std::string& result_file,
                               const ExperimentProgress& progress, bool resumed) {
   Transaction write(db_);
   if (!resumed) cache_.ForgetExperiment(options_.name);
-  experiments_.Begin(options_.name,
-                     options_.config_text.empty() ? config_.text : options_.config_text,
-                     result_file,
-                     options_.steps_total > 0 ? options_.steps_total : config_.generations,
-                     progress);
+  experiments_.Begin(
+      options_.name, options_.config_text.empty() ? config_.text : options_.config_text,
+      result_file, options_.steps_total > 0 ? options_.steps_total : config_.generations,
+      progress);
   write.Commit();
   running_ = true;
   last_progress_ = progress;
@@ -121,8 +121,9 @@ void ExperimentSession::Fail(const std::string& error) noexcept {
   try {
     experiments_.Finish(options_.name, ExperimentStatus::kFailed, last_progress_, error);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "quantfarm: could not record the failure in registry '%s': %s\n",
-                 options_.registry.c_str(), e.what());
+    logging::Error("search", "could not record the failure of '" + options_.name +
+                                 "' in registry '" + options_.registry +
+                                 "': " + e.what());
   }
 }
 

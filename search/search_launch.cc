@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "backtest/strategy.h"
+#include "logging/log.h"
 #include "mpi/node_series_store.h"
 #include "mpi/rank_threads.h"
 #include "mpi/shared_markets.h"
@@ -51,11 +52,13 @@ double ProportionalSetSize() {
 
 // Reads what the config needs from the store: single markets first, then pairs; the
 // symbols' content hashes into `hashes`.
-std::vector<mpi::MarketBars> ReadBars(const ga::EvolveConfig& c, std::vector<std::string>& hashes) {
+std::vector<mpi::MarketBars> ReadBars(const ga::EvolveConfig& c,
+                                      std::vector<std::string>& hashes) {
   MarketStore store(c.store);
   std::vector<mpi::MarketBars> out;
   if (ga::NeedsSingleMarkets(c)) {
-    for (const auto& s : c.symbols) out.emplace_back(store.Read(s, c.timeframe), std::nullopt);
+    for (const auto& s : c.symbols)
+      out.emplace_back(store.Read(s, c.timeframe), std::nullopt);
   }
   if (ga::NeedsPairMarkets(c)) {
     if (c.symbol2.empty()) {
@@ -88,7 +91,8 @@ ga::EvolveMarkets SplitMarkets(const ga::EvolveConfig& c, std::vector<Market> al
 void CheckOptions(RunOptions& o, std::string* config_text) {
   EngineOptions& e = o.engine;
   if (e.top < 1) throw std::invalid_argument("--top must be >= 1");
-  if (o.threads < 0 || o.threads > 1024) throw std::invalid_argument("--threads must be in 1..1024");
+  if (o.threads < 0 || o.threads > 1024)
+    throw std::invalid_argument("--threads must be in 1..1024");
   if (!(o.cache_gb > 0)) throw std::invalid_argument("--cache-gb must be > 0");
   if (!(e.worker_timeout >= 0) || e.worker_timeout > 86400) {
     throw std::invalid_argument("--worker-timeout must be in 0..86400 seconds");
@@ -97,9 +101,11 @@ void CheckOptions(RunOptions& o, std::string* config_text) {
     throw std::invalid_argument("--max-respawns must be in 0..10000");
   }
   if (e.overfitting_blocks != 0 &&
-      (e.overfitting_blocks < 2 || e.overfitting_blocks > 16 || e.overfitting_blocks % 2 != 0)) {
-    throw std::invalid_argument("--overfitting-blocks must be 0 (no report) or even in 2..16, got " +
-                                std::to_string(e.overfitting_blocks));
+      (e.overfitting_blocks < 2 || e.overfitting_blocks > 16 ||
+       e.overfitting_blocks % 2 != 0)) {
+    throw std::invalid_argument(
+        "--overfitting-blocks must be 0 (no report) or even in 2..16, got " +
+        std::to_string(e.overfitting_blocks));
   }
   try {
     ga::ValidateParamPrecision(o.cache_precision);
@@ -146,9 +152,10 @@ void CheckOptions(RunOptions& o, std::string* config_text) {
 // This rank's evaluation threads (--threads, OMP_NUM_THREADS, its cores); prints the
 // choice's warning, if any, on this rank's stderr. Throws std::invalid_argument.
 mpi::ThreadChoice EvaluatorThreads(const RunOptions& o, const mpi::MpiRuntime& runtime) {
-  mpi::ThreadChoice choice = mpi::ChooseThreads(runtime, o.threads, std::getenv("OMP_NUM_THREADS"));
+  mpi::ThreadChoice choice =
+      mpi::ChooseThreads(runtime, o.threads, std::getenv("OMP_NUM_THREADS"));
   if (!choice.warning.empty()) {
-    std::fprintf(stderr, "quantfarm: warning: %s\n", choice.warning.c_str());
+    logging::Warn("search", "quantfarm: warning: " + choice.warning);
   }
   return choice;
 }
@@ -160,21 +167,24 @@ std::size_t CacheBytes(const RunOptions& o) {
 // A replacement worker started by the head with MPI_Comm_spawn: it gets the config and
 // the data hashes from the head, loads the data itself (alone in its MPI_COMM_WORLD),
 // checks it is the data the run started with, and serves like any worker.
-void RunSpawnedWorker(const RunOptions& o, mpi::MpiRuntime& runtime, const JobParser& parse) {
+void RunSpawnedWorker(const RunOptions& o, mpi::MpiRuntime& runtime,
+                      const JobParser& parse) {
   std::optional<ga::FitnessEvaluator> evaluator;
   try {
     const auto welcome = nlohmann::json::parse(mpi::ReceiveWelcome(runtime));
     const ga::EvolveConfig config = parse(welcome.at("config").get<std::string>()).eval;
     const auto expected = welcome.at("data_hashes").get<std::vector<std::string>>();
     std::vector<std::string> hashes;
-    const auto markets = mpi::LoadNodeSharedMarkets(
-        runtime, Timeframe::Parse(config.timeframe), [&] { return ReadBars(config, hashes); });
+    const auto markets =
+        mpi::LoadNodeSharedMarkets(runtime, Timeframe::Parse(config.timeframe),
+                                   [&] { return ReadBars(config, hashes); });
     if (hashes != expected) {
       throw std::runtime_error("the market data in '" + config.store +
                                "' changed since the run started");
     }
     const mpi::ThreadChoice choice = EvaluatorThreads(o, runtime);
-    evaluator.emplace(config, SplitMarkets(config, markets), choice.threads, CacheBytes(o));
+    evaluator.emplace(config, SplitMarkets(config, markets), choice.threads,
+                      CacheBytes(o));
   } catch (const std::exception& e) {
     mpi::ReportStartFailure(runtime, e.what());
     return;
@@ -184,14 +194,16 @@ void RunSpawnedWorker(const RunOptions& o, mpi::MpiRuntime& runtime, const JobPa
 
 void PrintMemoryReport(mpi::MpiRuntime& runtime, const std::vector<Market>& markets) {
   std::size_t data_bytes = 0;
-  for (const Market& m : markets) data_bytes += MarketBlock{m.size(), m.secondary.has_value()}.bytes();
+  for (const Market& m : markets)
+    data_bytes += MarketBlock{m.size(), m.secondary.has_value()}.bytes();
   const auto pss = runtime.GatherToHead(ProportionalSetSize());
   if (!runtime.is_head()) return;
   double total = 0;
   for (double v : pss) total += v;
-  std::printf("memory: %d ranks, market data %.1f MiB (loaded once per node), "
-              "PSS total %.1f MiB:",
-              runtime.size(), static_cast<double>(data_bytes) / 1048576.0, total / 1048576.0);
+  std::printf(
+      "memory: %d ranks, market data %.1f MiB (loaded once per node), "
+      "PSS total %.1f MiB:",
+      runtime.size(), static_cast<double>(data_bytes) / 1048576.0, total / 1048576.0);
   for (double v : pss) std::printf(" %.1f", v / 1048576.0);
   std::printf(" MiB\n");
   std::fflush(stdout);
@@ -227,8 +239,9 @@ void LaunchSearch(mpi::MpiRuntime& runtime, RunOptions& o, const JobParser& pars
   if (!error.empty()) throw std::invalid_argument(error);
   const ga::EvolveConfig& config = job->eval;
   std::vector<std::string> hashes;
-  const auto markets = mpi::LoadNodeSharedMarkets(
-      runtime, Timeframe::Parse(config.timeframe), [&] { return ReadBars(config, hashes); });
+  const auto markets =
+      mpi::LoadNodeSharedMarkets(runtime, Timeframe::Parse(config.timeframe),
+                                 [&] { return ReadBars(config, hashes); });
   malloc_trim(0);  // return the loader's temporary buffers to the system
   if (o.memory_report) PrintMemoryReport(runtime, markets);
   mpi::ThreadChoice choice;
@@ -246,9 +259,9 @@ void LaunchSearch(mpi::MpiRuntime& runtime, RunOptions& o, const JobParser& pars
   if (o.shared_series && runtime.active() && runtime.max_node_workers() >= 2) {
     series_store = mpi::NodeSeriesStore::CreateOnNode(runtime, CacheBytes(o));
   }
-  ga::FitnessEvaluator evaluator(config, SplitMarkets(config, markets), choice.threads,
-                                 CacheBytes(o),
-                                 runtime.node_workers() >= 2 ? series_store.get() : nullptr);
+  ga::FitnessEvaluator evaluator(
+      config, SplitMarkets(config, markets), choice.threads, CacheBytes(o),
+      runtime.node_workers() >= 2 ? series_store.get() : nullptr);
   try {
     if (job->check_data) job->check_data(evaluator.fitness_bars());
   } catch (const std::exception& e) {
@@ -265,7 +278,8 @@ void LaunchSearch(mpi::MpiRuntime& runtime, RunOptions& o, const JobParser& pars
     worker_threads.push_back(static_cast<int>(threads_of_ranks[r]));
   }
   if (worker_threads.empty()) worker_threads.push_back(choice.threads);
-  SessionOptions session_options{o.registry, o.name, !o.no_cache, o.cache_precision,
+  SessionOptions session_options{o.registry,       o.name,
+                                 !o.no_cache,      o.cache_precision,
                                  job->config_text, job->algorithm->steps_hint()};
   ExperimentSession session(session_options, config, EvolveDataHashes(config, hashes));
   try {

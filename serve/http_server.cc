@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "logging/log.h"
 #include "serve/error_response.h"
 #include "serve/target.h"
 
@@ -315,10 +316,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) return HandleRequest();
     if (ec == net::error::operation_aborted) return;
     route_label_ = "invalid";
-    method_label_ = parser_ &&
-                            parser_->get().method() == http::verb::head
-                        ? "HEAD"
-                        : "other";
+    method_label_ =
+        parser_ && parser_->get().method() == http::verb::head ? "HEAD" : "other";
     if (ec == http::error::body_limit) {
       return SendEarlyError(
           ErrorResponse(413, "payload_too_large",
@@ -411,9 +410,10 @@ class Session : public std::enable_shared_from_this<Session> {
         // Inline when called on the session's own strand (a handler answering at once),
         // queued to it otherwise.
         auto executor = self->stream_.get_executor();
-        net::dispatch(executor, [self, sequence, response = std::move(response)]() mutable {
-          self->Deliver(sequence, std::move(response));
-        });
+        net::dispatch(executor,
+                      [self, sequence, response = std::move(response)]() mutable {
+                        self->Deliver(sequence, std::move(response));
+                      });
       }
     };
     try {
@@ -632,7 +632,7 @@ void HttpServer::Impl::Start() {
           ioc_->run();
           return;
         } catch (const std::exception& e) {
-          std::fprintf(stderr, "http server: io thread caught: %s\n", e.what());
+          logging::Error("http", std::string("io thread caught: ") + e.what());
         }
       }
     });

@@ -13,6 +13,7 @@
 #include "backtest/segment.h"
 #include "backtest/strategy.h"
 #include "backtest/timeframe.h"
+#include "logging/log.h"
 #include "services/algorithm_catalog.h"
 #include "services/algorithm_run_request.h"
 #include "services/backtest_json.h"
@@ -86,7 +87,7 @@ Algorunner::Algorunner(ServicesConfig config, AlgorunnerLimits limits)
     config_.max_background_runs = limits_.max_concurrent;
   }
   for (const std::string& w : limits_.warnings) {
-    std::fprintf(stderr, "algorunner: %s\n", w.c_str());
+    logging::Warn("algorunner", w);
   }
 }
 
@@ -220,8 +221,8 @@ Response Algorunner::Run(const Request& request) {
       try {
         db.emplace(OpenRegistry(registry_path, OpenMode::kReadWrite));
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "algorunner: run %s: cannot open the registry: %s\n",
-                     run_id.c_str(), e.what());
+        logging::Error("algorunner",
+                       "run " + run_id + ": cannot open the registry: " + e.what());
         state->done = true;
         return;
       }
@@ -273,8 +274,8 @@ Response Algorunner::Run(const Request& request) {
       try {
         run_log.End(run_id, status, result, error);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "algorunner: run %s: cannot record its end: %s\n",
-                     run_id.c_str(), e.what());
+        logging::Error("algorunner",
+                       "run " + run_id + ": cannot record its end: " + e.what());
       }
       state->done = true;
     });

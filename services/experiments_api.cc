@@ -14,6 +14,8 @@
 #include "storage/experiment_registry.h"
 #include "storage/registry_db.h"
 #include "storage/result_cache.h"
+#include "storage/results_file.h"
+#include "storage/store_error.h"
 
 namespace qf::services {
 
@@ -136,6 +138,19 @@ void Merge(ordered_json& j, const ordered_json& fields, bool with_steps) {
   }
 }
 
+// The overfitting report of a finished search (the results file's "overfitting"
+// attribute, search/search_results.h); null when the file, the attribute or its JSON is
+// missing or unreadable.
+ordered_json OverfittingJson(const std::string& result_file) {
+  try {
+    return ordered_json::parse(
+        ResultsFile::ReadAttribute(result_file, "", "overfitting"));
+  } catch (const StoreError&) {
+  } catch (const nlohmann::json::exception&) {
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 ExperimentsApi::ExperimentsApi(std::string registry_path, std::string store_path,
@@ -230,6 +245,9 @@ Response ExperimentsApi::ShowExperiment(const Request& request,
   if (!live.has_value() || !live->contains("steps")) {
     j["steps"] = StepsJson(search::ReadStepSummaries(record.result_file));
   }
+  j["overfitting"] = record.status == ExperimentStatus::kFinished
+                         ? OverfittingJson(record.result_file)
+                         : ordered_json(nullptr);
   if (live.has_value()) Merge(j, *live, /*with_steps=*/true);
   return JsonResponse(200, j);
 }

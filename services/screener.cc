@@ -10,6 +10,7 @@
 #include <set>
 
 #include "backtest/calendar.h"
+#include "logging/log.h"
 #include "services/http_error.h"
 #include "services/json_writer.h"
 #include "services/request_json.h"
@@ -83,7 +84,7 @@ Screener::Screener(ServicesConfig config)
 Screener::Screener(ServicesConfig config, ScreenerLimits limits)
     : config_(std::move(config)), limits_(std::move(limits)) {
   for (const std::string& w : limits_.warnings) {
-    std::fprintf(stderr, "screener: %s\n", w.c_str());
+    logging::Warn("screener", w);
   }
 }
 

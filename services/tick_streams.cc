@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "logging/log.h"
 #include "services/http_error.h"
 #include "services/owner_name.h"
 #include "services/request_json.h"
@@ -114,7 +115,7 @@ void LogOnce(const std::string& what) {
   std::lock_guard<std::mutex> lock(mutex);
   if (what == last) return;
   last = what;
-  std::fprintf(stderr, "tickscrawler: streams: %s\n", what.c_str());
+  logging::Warn("tickscrawler", "streams: " + what);
 }
 
 }  // namespace
@@ -422,10 +423,9 @@ void TickStreams::KeepOnce() {
       renewed = d.Renew(id, owner_, now + options_.lease.count(), stats);
     });
     if (!renewed) {
-      std::fprintf(
-          stderr,
-          "tickscrawler: %s was stopped or taken over elsewhere: ending it here\n",
-          StreamId(id).c_str());
+      logging::Info(
+          "tickscrawler",
+          StreamId(id) + " was stopped or taken over elsewhere: ending it here");
       stream->RequestStop();
     }
   }
@@ -436,11 +436,9 @@ void TickStreams::KeepOnce() {
                       static_cast<std::size_t>(options_.max_streams));
   });
   for (const StreamRecord& r : claimed) {
-    std::fprintf(stderr,
-                 "tickscrawler: took over %s (%s, restart %lld): its replica "
-                 "stopped renewing it\n",
-                 StreamId(r.id).c_str(), r.url.c_str(),
-                 static_cast<long long>(r.restarts));
+    logging::Warn("tickscrawler", "took over " + StreamId(r.id) + " (" + r.url +
+                                      ", restart " + std::to_string(r.restarts) +
+                                      "): its replica stopped renewing it");
     bool closing;
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -8,6 +8,7 @@
 
 #include "backtest/calendar.h"
 #include "backtest/timeframe.h"
+#include "logging/log.h"
 #include "services/http_error.h"
 #include "services/request_json.h"
 #include "services/stored_series.h"
@@ -57,7 +58,8 @@ class CrawlSlot {
     try {
       CrawlSlots(db_).Release(token_);
     } catch (const std::exception& e) {  // the lease frees it later
-      std::fprintf(stderr, "tickscrawler: cannot release crawl slot: %s\n", e.what());
+      logging::Warn("tickscrawler",
+                    std::string("cannot release crawl slot: ") + e.what());
     }
   }
   CrawlSlot(const CrawlSlot&) = delete;
