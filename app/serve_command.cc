@@ -2,16 +2,16 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
-#include <atomic>
 #include <thread>
 
 #include "app/commands.h"
@@ -24,10 +24,10 @@
 #include "search/experiment_runner.h"
 #include "serve/dashboard.h"
 #include "serve/http_fetch_client.h"
-#include "serve/websocket_client.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
 #include "serve/route_table.h"
+#include "serve/websocket_client.h"
 #include "services/autoscaler.h"
 #include "services/autoscaling_config.h"
 #include "services/ensemble_request.h"
@@ -84,9 +84,10 @@ nlohmann::ordered_json StatusJson(const mpi::RouterStatus& s) {
   j["searches"] = s.searches;
   j["search_tasks_pending"] = s.tasks_pending;
   for (const auto& svc : s.services) {
-    j["services"][svc.name] = {{"replicas", svc.replicas},   {"target_replicas", svc.target},
-                               {"ongoing", svc.ongoing},     {"queued", svc.queued},
-                               {"handled", svc.handled},     {"rejected", svc.rejected}};
+    j["services"][svc.name] = {
+        {"replicas", svc.replicas}, {"target_replicas", svc.target},
+        {"ongoing", svc.ongoing},   {"queued", svc.queued},
+        {"handled", svc.handled},   {"rejected", svc.rejected}};
   }
   return j;
 }
@@ -114,8 +115,8 @@ services::Response Local(const std::string& target, const services::Request& req
   const mpi::RouterStatus status = router.Status();
   if (target == "status") return Json(StatusJson(status));
   if (target == "metrics") {
-    auto& replicas = metrics.AddGauge("quantfarm_service_replicas", "replicas per service",
-                                      {"service"});
+    auto& replicas = metrics.AddGauge("quantfarm_service_replicas",
+                                      "replicas per service", {"service"});
     auto& queued = metrics.AddGauge("quantfarm_service_queued_requests",
                                     "requests waiting for a replica", {"service"});
     auto& ongoing = metrics.AddGauge("quantfarm_service_ongoing_requests",
@@ -125,18 +126,22 @@ services::Response Local(const std::string& target, const services::Request& req
       queued.WithLabels({svc.name}).Set(svc.queued);
       ongoing.WithLabels({svc.name}).Set(svc.ongoing);
     }
-    metrics.AddGauge("quantfarm_spawned_workers", "worker processes spawned and not released")
+    metrics
+        .AddGauge("quantfarm_spawned_workers",
+                  "worker processes spawned and not released")
         .Get()
         .Set(status.spawned_workers);
     metrics.AddGauge("quantfarm_workers_lost", "worker processes declared dead")
         .Get()
         .Set(static_cast<double>(status.lost.size()));
-    metrics.AddGauge("quantfarm_search_tasks_pending", "search tasks waiting for a worker")
+    metrics
+        .AddGauge("quantfarm_search_tasks_pending", "search tasks waiting for a worker")
         .Get()
         .Set(status.tasks_pending);
     services::Response r;
     r.body = metrics.Render();
-    r.headers.emplace_back("Content-Type", std::string(serve::MetricsRegistry::kContentType));
+    r.headers.emplace_back("Content-Type",
+                           std::string(serve::MetricsRegistry::kContentType));
     return r;
   }
   try {
@@ -150,7 +155,8 @@ services::Response Local(const std::string& target, const services::Request& req
     }
     if (target == "add-worker") {
       std::string error;
-      if (!router.AddWorker(error)) return services::JsonError(409, "cannot_spawn", error);
+      if (!router.AddWorker(error))
+        return services::JsonError(409, "cannot_spawn", error);
       return Json(StatusJson(router.Status()));
     }
   } catch (const nlohmann::json::exception& e) {
@@ -176,7 +182,8 @@ std::string ReadSmallFile(const std::string& path) {
 // cache, symbols): on one control thread, so that neither the io threads nor the MPI
 // thread ever wait for them.
 services::Response Control(const services::Request& request, const ServeOptions& o,
-                           search::ExperimentRunner& runner, services::ExperimentsApi& api) {
+                           search::ExperimentRunner& runner,
+                           services::ExperimentsApi& api) {
   const std::string& path = request.path;
   if (request.method == "POST" && path.rfind("/search/", 0) == 0) {
     const std::string kind = path.substr(8);
@@ -184,10 +191,10 @@ services::Response Control(const services::Request& request, const ServeOptions&
     try {
       parsed = services::ParseSearchRequest(kind, request.body, o.services.store);
     } catch (const std::invalid_argument& e) {
-      return services::JsonError(kind.empty() || !services::IsSearchKind(kind) ? 404 : 400,
-                                 kind.empty() || !services::IsSearchKind(kind) ? "not_found"
-                                                                               : "bad_request",
-                                 e.what());
+      return services::JsonError(
+          kind.empty() || !services::IsSearchKind(kind) ? 404 : 400,
+          kind.empty() || !services::IsSearchKind(kind) ? "not_found" : "bad_request",
+          e.what());
     }
     try {
       const std::string name =
@@ -208,9 +215,11 @@ services::Response Control(const services::Request& request, const ServeOptions&
       path.size() > 18 && path.ends_with("/stop")) {
     const std::string name = path.substr(13, path.size() - 13 - 5);
     if (!runner.Stop(name)) {
-      return services::JsonError(409, "not_running", "experiment '" + name + "' is not running");
+      return services::JsonError(409, "not_running",
+                                 "experiment '" + name + "' is not running");
     }
-    return Json({{"name", name}, {"status", runner.Running(name) ? "stopping" : "interrupted"}});
+    return Json(
+        {{"name", name}, {"status", runner.Running(name) ? "stopping" : "interrupted"}});
   }
   return api.Handle(request);
 }
@@ -236,7 +245,9 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   ro.worker_timeout_seconds = o.worker_timeout;
   ro.pending_threshold = o.pending_threshold;
   ro.check_interval_seconds = o.check_interval;
-  ro.make_local = [&o](const std::string& name) { return services::MakeService(name, o.services); };
+  ro.make_local = [&o](const std::string& name) {
+    return services::MakeService(name, o.services);
+  };
   ro.on_event = [](const std::string& text) { logging::Info("router", text); };
   mpi::ServiceRouter router(runtime, ro);
 
@@ -244,19 +255,22 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   eo.registry = o.services.registry;
   eo.results_dir = o.results_dir;
   eo.use_cache = !CacheDisabledByEnvironment();
-  eo.make_runner = [&router](const std::string& welcome) -> std::unique_ptr<mpi::TaskRunner> {
+  eo.make_runner =
+      [&router](const std::string& welcome) -> std::unique_ptr<mpi::TaskRunner> {
     return std::make_unique<mpi::ClusterTaskRunner>(router, welcome);
   };
   eo.log = [](const std::string& text) { logging::Info("search", text); };
   search::ExperimentRunner runner(eo, runtime);
   try {
     for (const auto& name : runner.MarkOrphansInterrupted()) {
-      log("experiment '" + name + "' was running when the last head stopped: marked "
-          "interrupted (resume with POST /search/... {\"name\": \"" + name +
-          "\", \"resume\": true})");
+      log("experiment '" + name +
+          "' was running when the last head stopped: marked "
+          "interrupted (resume with POST /search/... {\"name\": \"" +
+          name + "\", \"resume\": true})");
     }
   } catch (const std::exception& e) {
-    log(std::string("cannot check the registry for interrupted experiments: ") + e.what());
+    log(std::string("cannot check the registry for interrupted experiments: ") +
+        e.what());
   }
   services::LiveExperiments live;
   live.running = [&runner](const std::string& name) { return runner.Running(name); };
@@ -299,9 +313,10 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   serve::HttpServerOptions ho;
   ho.bind_address = o.bind;
   ho.port = static_cast<uint16_t>(o.port);
-  ho.io_threads = o.io_threads > 0
-                      ? o.io_threads
-                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  ho.io_threads =
+      o.io_threads > 0
+          ? o.io_threads
+          : std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
   if (const char* token = std::getenv("QUANTFARM_API_TOKEN")) ho.api_token = token;
   // A prediction changes nothing: open like a GET.
   ho.open_post = [](std::string_view path) {
@@ -342,11 +357,11 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
     router.Run();  // releases the workers, which would otherwise wait forever
     throw;
   }
-  logging::Info("serve", "quantfarm serve: http://" + o.bind + ":" +
-                            std::to_string(server.port()) + " (" +
-                            std::to_string(runtime.size()) +
-                            " ranks; services: algorunner, screener, tickscrawler, ensemble; "
-                            "searches: POST /search/{grid,random,ga,pbt,asha,bayesian})");
+  logging::Info(
+      "serve", "quantfarm serve: http://" + o.bind + ":" + std::to_string(server.port()) +
+                   " (" + std::to_string(runtime.size()) +
+                   " ranks; services: algorunner, screener, tickscrawler, ensemble; "
+                   "searches: POST /search/{grid,random,ga,pbt,asha,bayesian})");
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -356,7 +371,7 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
   runner.StopAll();  // nothing should run now; a search left would wait forever
   const std::size_t left = server.Stop(std::chrono::seconds(5));
   logging::Info("serve", "quantfarm serve: stopped (" + std::to_string(left) +
-                            " request(s) unanswered)");
+                             " request(s) unanswered)");
   logging::Flush();
   pthread_kill(waiter.native_handle(), SIGTERM);  // release the waiting thread
   waiter.join();
@@ -365,17 +380,19 @@ void RunHead(const ServeOptions& o, mpi::MpiRuntime& runtime,
 }  // namespace
 
 void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
-  auto* cmd = app.add_subcommand(
-      "serve",
-      "HTTP API on rank 0 (algorunner, screener, tickscrawler, ensemble); replicas on the other "
-      "ranks and on workers spawned by the autoscaler");
+  auto* cmd = app.add_subcommand("serve",
+                                 "HTTP API on rank 0 (algorunner, screener, "
+                                 "tickscrawler, ensemble); replicas on the other "
+                                 "ranks and on workers spawned by the autoscaler");
   auto o = std::make_shared<ServeOptions>();
   cmd->add_option("--bind", o->bind, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", o->port, "port (default 8000; 0 = any free port)")
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--store", o->services.store, "HDF5 market store (default quantfarm.h5)");
-  cmd->add_option("--registry", o->services.registry,
-                  "SQLite registry for run history and saved filters (default quantfarm.db)");
+  cmd->add_option("--store", o->services.store,
+                  "HDF5 market store (default quantfarm.h5)");
+  cmd->add_option(
+      "--registry", o->services.registry,
+      "SQLite registry for run history and saved filters (default quantfarm.db)");
   cmd->add_option("--crawl-folder", o->services.crawl_folder,
                   "tickscrawler's csv source folder (default ./crawl)");
   cmd->add_option("--max-workers", o->max_workers,
@@ -387,15 +404,17 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_option("--io-threads", o->io_threads,
                   "HTTP threads on the head (default: one per two cores, at least one)")
       ->check(CLI::Range(1, 64));
-  cmd->add_option("--autoscaling", o->autoscaling_path,
-                  "JSON file of per-service autoscaling policies (see README); the seeds' "
-                  "environment variables (SCREENER_MAX_REPLICAS, ...) override it");
+  cmd->add_option(
+      "--autoscaling", o->autoscaling_path,
+      "JSON file of per-service autoscaling policies (see README); the seeds' "
+      "environment variables (SCREENER_MAX_REPLICAS, ...) override it");
   cmd->add_option("--results-dir", o->results_dir,
                   "folder of the results files of searches started over REST (default "
                   "results; created when missing)");
-  cmd->add_option("--worker-timeout", o->worker_timeout,
-                  "seconds of silence after which a worker is declared dead (default 1.5; "
-                  "workers send a heartbeat every 0.25 s)")
+  cmd->add_option(
+         "--worker-timeout", o->worker_timeout,
+         "seconds of silence after which a worker is declared dead (default 1.5; "
+         "workers send a heartbeat every 0.25 s)")
       ->check(CLI::Range(0.5, 3600.0));
   cmd->add_option("--pending-threshold", o->pending_threshold,
                   "scale-up watcher: search tasks waiting for a worker beyond which, for "
@@ -404,24 +423,27 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
   cmd->add_option("--check-interval", o->check_interval,
                   "scale-up watcher: seconds the backlog must last (default 2)")
       ->check(CLI::Range(0.1, 3600.0));
-  cmd->add_option("--cooldown", o->cooldown,
-                  "seconds between two spawns (default 2)")
+  cmd->add_option("--cooldown", o->cooldown, "seconds between two spawns (default 2)")
       ->check(CLI::Range(0.0, 3600.0));
-  cmd->add_option("--idle-release", o->idle_release,
-                  "seconds a spawned worker with no replica and no search task waits before "
-                  "it is released (default 10)")
+  cmd->add_option(
+         "--idle-release", o->idle_release,
+         "seconds a spawned worker with no replica and no search task waits before "
+         "it is released (default 10)")
       ->check(CLI::Range(0.0, 86400.0));
-  cmd->add_option("--slots", o->slots,
-                  "processes the job may run, head and spawned workers included; a worker "
-                  "is spawned only into a free slot (default: MPI_UNIVERSE_SIZE, the "
-                  "allocation's slots, which mpirun sets to the cores)")
+  cmd->add_option(
+         "--slots", o->slots,
+         "processes the job may run, head and spawned workers included; a worker "
+         "is spawned only into a free slot (default: MPI_UNIVERSE_SIZE, the "
+         "allocation's slots, which mpirun sets to the cores)")
       ->check(CLI::Range(1, 100000));
   AddLogFlags(cmd, &o->log);
   const auto serve_worker = [o, &runtime] {
     mpi::ServeCluster(
         runtime,
         [o](const std::string& name) { return services::MakeService(name, o->services); },
-        [](const mpi::Bytes& welcome) { return search::MakeClusterTaskEvaluator(welcome, 1.0); });
+        [](const mpi::Bytes& welcome) {
+          return search::MakeClusterTaskEvaluator(welcome, 1.0);
+        });
   };
   cmd->callback([o, &runtime, serve_worker] {
     // The tickscrawler's market-data connectors fetch over HTTP(S), on every rank.
@@ -433,7 +455,8 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
       } catch (const std::invalid_argument&) {
       }
       try {
-        const services::EnsembleDefaults ensemble = services::EnsembleDefaultsFromEnvironment();
+        const services::EnsembleDefaults ensemble =
+            services::EnsembleDefaultsFromEnvironment();
         o->services.ensemble_voting = ensemble.voting;
         o->services.ensemble_threshold = ensemble.threshold;
       } catch (const std::invalid_argument&) {
@@ -446,7 +469,8 @@ void AddServeCommand(CLI::App& app, mpi::MpiRuntime& runtime) {
     std::string error;
     try {
       ConfigureLogging(o->log, runtime.rank(), false);
-      const services::EnsembleDefaults ensemble = services::EnsembleDefaultsFromEnvironment();
+      const services::EnsembleDefaults ensemble =
+          services::EnsembleDefaultsFromEnvironment();
       o->services.ensemble_voting = ensemble.voting;
       o->services.ensemble_threshold = ensemble.threshold;
       policies = services::LoadAutoscalingPolicies(

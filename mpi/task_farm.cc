@@ -45,7 +45,8 @@ struct TaskFarm::State {
     bool heard_since_lost = false;          // a message came after it was declared dead
     bool live() const { return status != Status::kDead; }
   };
-  std::vector<Worker> workers;  // original ranks 1..n first, in rank order
+  std::vector<Worker> workers;         // original ranks 1..n first, in rank order
+  std::vector<std::size_t> intercomm;  // indices of the spawned workers (own comms)
   // One send at a time per worker: the next task to a worker that has just died is
   // held here, not handed to MPI (see Outbox).
   Outbox outbox{Outbox::Mode::kOnePerPeer};
@@ -123,28 +124,48 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     workers[sharers[k]].begin = n * k / sharers.size();
     workers[sharers[k]].end = n * (k + 1) / sharers.size();
   }
+  // Tasks not handed to a worker yet (requeued ones included).
+  std::size_t unsent = n;
   auto next_index = [&](std::size_t w) -> std::optional<std::size_t> {
+    const auto taken = [&](std::size_t index) {
+      --unsent;
+      return index;
+    };
     while (!requeued.empty()) {
       const std::size_t index = requeued.front();
       requeued.pop_front();
-      if (!have[index]) return index;
+      if (!have[index]) return taken(index);
+      --unsent;  // a requeued task that came back meanwhile
     }
-    if (workers[w].begin < workers[w].end) return workers[w].begin++;
+    if (workers[w].begin < workers[w].end) return taken(workers[w].begin++);
     std::size_t victim = workers.size();
     for (std::size_t v = 0; v < workers.size(); ++v) {
       if (workers[v].end > workers[v].begin &&
-          (victim == workers.size() ||
-           workers[v].end - workers[v].begin > workers[victim].end - workers[victim].begin)) {
+          (victim == workers.size() || workers[v].end - workers[v].begin >
+                                           workers[victim].end - workers[victim].begin)) {
         victim = v;
       }
     }
     if (victim == workers.size()) return std::nullopt;
-    return --workers[victim].end;
+    return taken(--workers[victim].end);
   };
 
   std::function<void(std::size_t, const std::string&)> declare_dead;
+  // The generation's tail: once fewer tasks are left to send than there are workers,
+  // a worker holding a task gets no second one (it would wait behind the first while
+  // another worker idles). Depth only hides the round trip to the head.
+  std::size_t active = 0;  // workers taking tasks
+  auto count_active = [&] {
+    active = 0;
+    for (const auto& w : workers) {
+      active +=
+          w.status == Status::kActive || (w.status == Status::kStarting && !w.spawned);
+    }
+  };
+  count_active();
   auto send_next = [&](std::size_t w) {
     if (stopping() || !failure.empty()) return;
+    if (!workers[w].in_flight.empty() && unsent < active) return;
     const auto index = next_index(w);
     if (!index) return;
     Bytes framed = Frame(base + *index, tasks[*index]);
@@ -176,6 +197,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     State::Worker worker{inter, 0, "spawned worker " + std::to_string(s.spawns), true};
     worker.loss_silent_since = silent_since;
     workers.push_back(std::move(worker));
+    s.intercomm.push_back(workers.size() - 1);
     s.outbox.Send(s.identity, inter, 0, kHeadTag);
     s.outbox.Send(options_.welcome, inter, 0, kWelcomeTag);
     event("spawned a replacement worker in " + Fixed(SecondsSince(t0), 2) + " s");
@@ -192,11 +214,15 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     for (uint64_t id : worker.in_flight) {
       if (id >= base && id < base + n && !have[id - base]) {
         requeued.push_back(id - base);
+        ++unsent;
         ++moved;
       }
     }
     worker.in_flight.clear();
-    while (worker.begin < worker.end) requeued.push_back(worker.begin++);
+    while (worker.begin < worker.end) {  // its share, still counted as unsent
+      requeued.push_back(worker.begin++);
+    }
+    count_active();
     stats_.tasks_requeued += moved;
     const Clock::time_point silent_since = worker.last_heard;
     event(worker.name + " lost (" + why + "); " + std::to_string(moved) +
@@ -232,6 +258,10 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
   // "silent" before its next probe matched the messages waiting for it.
   auto last_poll = Clock::now();
   const auto stall = std::chrono::duration<double>(timeout / 4);
+  const auto check_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(timeout > 0 ? timeout / 16 : 0.25));
+  auto next_check = Clock::now();
+  const bool world_workers = runtime_.active() && runtime_.size() > 1;
   while (done < n) {
     if ((stopped || !failure.empty()) && !in_flight_live()) break;
     if (workers_alive() == 0) {
@@ -261,34 +291,45 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
         [&] {
           s.outbox.Reap();
           stopping();
-          bool world_probed = false;
-          for (std::size_t w = 0; w < workers.size(); ++w) {
-            // Dead ones too (the world's are probed with the rest): one declared dead by
-            // mistake is heard, and released at the end (see Shutdown).
-            const State::Worker& worker = workers[w];
-            if (worker.comm == MPI_COMM_WORLD && world_probed) continue;
-            int flag = 0;
-            if (MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, worker.comm, &flag, &message,
+          // One probe for the world's workers and one per spawned worker, dead ones too:
+          // one declared dead by mistake is heard, and released at the end (see
+          // Shutdown). A poll costs O(spawned workers), not O(workers).
+          int flag = 0;
+          if (world_workers &&
+              MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &message,
+                          &status) == MPI_SUCCESS &&
+              flag != 0) {
+            from = static_cast<std::size_t>(status.MPI_SOURCE - 1);
+            return true;
+          }
+          for (const std::size_t w : s.intercomm) {
+            flag = 0;
+            if (MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, workers[w].comm, &flag, &message,
                             &status) == MPI_SUCCESS &&
                 flag != 0) {
-              from = worker.comm == MPI_COMM_WORLD
-                         ? static_cast<std::size_t>(status.MPI_SOURCE - 1)
-                         : w;
+              from = w;
               return true;
             }
-            if (worker.comm == MPI_COMM_WORLD) world_probed = true;
           }
           const auto now = Clock::now();
           if (const auto gap = now - last_poll; timeout > 0 && gap > stall) {
             for (auto& w : workers) w.last_heard += gap;
           }
           last_poll = now;
+          // Deadlines (silent workers, spawned ones not ready) are looked at every
+          // sixteenth of the timeout, not at every poll; never without a deadline.
+          if ((timeout <= 0 && s.intercomm.empty()) || now < next_check) {
+            return (stopped || !failure.empty()) && !in_flight_live();
+          }
+          next_check = now + check_every;
           for (std::size_t w = 0; w < workers.size(); ++w) {
             const State::Worker& worker = workers[w];
-            const double silent = std::chrono::duration<double>(now - worker.last_heard).count();
-            const double starting = std::chrono::duration<double>(now - worker.started).count();
-            if (worker.status == Status::kActive && timeout > 0 && !worker.in_flight.empty() &&
-                silent > timeout) {
+            const double silent =
+                std::chrono::duration<double>(now - worker.last_heard).count();
+            const double starting =
+                std::chrono::duration<double>(now - worker.started).count();
+            if (worker.status == Status::kActive && timeout > 0 &&
+                !worker.in_flight.empty() && silent > timeout) {
               overdue = w;
               return true;
             }
@@ -304,9 +345,11 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     if (from == workers.size()) {
       if (overdue < workers.size()) {
         const State::Worker& worker = workers[overdue];
-        declare_dead(overdue, worker.status == Status::kStarting
-                                  ? "not ready after " + Fixed(SecondsSince(worker.started), 1) + " s"
-                                  : "silent for " + Fixed(SecondsSince(worker.last_heard), 2) + " s");
+        declare_dead(
+            overdue,
+            worker.status == Status::kStarting
+                ? "not ready after " + Fixed(SecondsSince(worker.started), 1) + " s"
+                : "silent for " + Fixed(SecondsSince(worker.last_heard), 2) + " s");
       }
       continue;
     }
@@ -322,8 +365,10 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
         declare_dead(from, "could not start: " + r.bytes);
       } else if (worker.status == Status::kStarting) {
         worker.status = Status::kActive;
+        count_active();
         if (worker.spawned) {
-          event(worker.name + " ready; " + Fixed(SecondsSince(worker.loss_silent_since), 2) +
+          event(worker.name + " ready; " +
+                Fixed(SecondsSince(worker.loss_silent_since), 2) +
                 " s after the lost worker's last message");
           for (int d = 0; d < options_.depth; ++d) send_next(from);
         }

@@ -9,7 +9,8 @@
 // result_cache_report.h, search_catalog.h).
 //
 //   GET    /experiments                    [ExperimentJson + live fields], oldest first
-//   GET    /experiments/{name}             ExperimentJson + "steps" + live fields
+//   GET    /experiments/{name}             ExperimentJson + "steps" + live fields +
+//                                          "overfitting" (finished: the report, else null)
 //   GET    /experiments/{name}/top/{n}     TopEvaluationsJson, n in [1, kMaxTopN]
 //   DELETE /experiments/{name}[?force=true]  removes the record (409 while it runs)
 //   GET    /fingerprint/stats              CacheStatsJson

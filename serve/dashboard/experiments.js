@@ -12,6 +12,9 @@ const RATE_WINDOW_MS = 10000;  // evaluations/s over the polls of the last 10 s
 
 // The selected experiment: {name, done, busy, samples: [[ms, evaluations]], topTick}.
 let selected = null;
+// The names of the last GET /experiments: a search just started (202) is registered a
+// moment later, and is not asked for before it is listed (that would be a 404).
+let listed = new Set();
 
 const progressOf = (e) => ({
   done: e.step ?? e.generations_done ?? 0,
@@ -59,6 +62,7 @@ export async function pollExperiments() {
   const same = kept.length === tbody.rows.length && kept.every((r, i) => tbody.rows[i] === r);
   if (!same) tbody.replaceChildren(...kept);
   $('#experiments-empty').hidden = list.length > 0;
+  listed = new Set(list.map((e) => e.name));
   return list;
 }
 
@@ -203,7 +207,7 @@ function renderOverfitting(o, running) {
 // Polls the selected experiment unless it has ended (then it was read a last time).
 export async function pollSelected(tick) {
   const s = selected;
-  if (!s || s.done || s.busy) return;
+  if (!s || s.done || s.busy || !listed.has(s.name)) return;
   s.busy = true;
   try {
     const e = await api('GET', `/experiments/${enc(s.name)}`);

@@ -125,6 +125,7 @@ async function run() {
   const circles = await page.locator('#detail-plot .dots.best circle').count();
   check(secondSegments === second && circles === second,
         `path commands ${secondSegments}, circles ${circles}, points ${second}`);
+  noProblems('while the search runs');
   log(`plot grew from ${first} to ${second} points while the search ran`);
   const eta = await page.evaluate(() => [...document.querySelectorAll('#detail-tiles div')]
       .map((d) => `${d.querySelector('dt').textContent}=${d.querySelector('dd').textContent}`));

@@ -101,6 +101,8 @@ class ExperimentsApiTest : public testing::ServiceTest {
     content.strategies = {"ema_crossover"};
     content.status = "finished";
     content.algorithm_state = json::object();
+    const nlohmann::ordered_json overfitting = {{"pbo", 0.25}, {"sets_tried", 5}};
+    content.overfitting = &overfitting;
     search::SaveResults(alpha_file_, content, record);
   }
 
@@ -175,6 +177,8 @@ TEST_F(ExperimentsApiTest, ShowsAnExperimentWithItsStepsFromTheResultsFile) {
   EXPECT_EQ(j["steps"][1]["step"], 2);
   EXPECT_EQ(j["steps"][1]["best"], ga::kInfeasible + 2);  // the step's largest value
   EXPECT_TRUE(j["steps"][1]["mean"].is_null());           // none feasible
+  EXPECT_EQ(j["overfitting"]["pbo"], 0.25);  // the finished search's report
+  EXPECT_TRUE(Ok(Get("/experiments/beta run"))["overfitting"].is_null());  // interrupted
 }
 
 TEST_F(ExperimentsApiTest, AMissingOrUnreadableResultsFileGivesNoSteps) {
