@@ -134,11 +134,13 @@ void Status(const ClusterOptions& o) {
   if (o.json) {
     Print({{"cluster", local}, {"status", status}});
   } else {
+    // stdout holds /status alone (JSON, as scripts of `ctl status` read it); the
+    // state directory's line goes to stderr.
     if (state.running) {
-      std::printf("cluster: running, pid %d, %s, log %s\n", static_cast<int>(state.pid),
-                  Url(o).c_str(), ops::LogFile(dir).c_str());
-    } else {
-      std::printf("cluster: %s\n", state.note.c_str());
+      std::fprintf(stderr, "cluster: running, pid %d, %s, log %s\n",
+                   static_cast<int>(state.pid), Url(o).c_str(), ops::LogFile(dir).c_str());
+    } else if (state.pid != 0) {  // started from here once (no pid file: say nothing)
+      std::fprintf(stderr, "cluster: %s\n", state.note.c_str());
     }
     if (!status.is_null()) Print(status);
   }

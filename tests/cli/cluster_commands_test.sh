@@ -32,9 +32,10 @@ curl -sf "$url/health" > /dev/null || fail "$url/health does not answer"
 expect_failure again.err "$QF" cluster start --state-dir state --port "$(free_port)"
 expect_contains again.err "is running (pid $pid"
 
-"$QF" cluster status --state-dir state > status.out || { cat status.out; fail "status"; }
-expect_contains status.out "running, pid $pid"
-expect_contains status.out '"services"'
+"$QF" cluster status --state-dir state > status.out 2> status.err || { cat status.out status.err; fail "status"; }
+expect_contains status.err "running, pid $pid"
+/usr/bin/python3 -c "import json; assert json.load(open('status.out'))['ranks'] == 3" ||
+  fail "status does not print /status as JSON on stdout: $(cat status.out)"
 "$QF" ctl status --json --state-dir state > status.json
 /usr/bin/python3 -c "import json; j = json.load(open('status.json')); assert j['cluster']['running'] and j['status']['ranks'] == 3, j" ||
   fail "status --json: $(cat status.json)"
