@@ -83,6 +83,8 @@ echo "$decoy" > state/serve.pid
 "$QF" cluster stop --state-dir state > stale.out 2>&1
 expect_contains stale.out "not a quantfarm serve job"
 kill -0 "$decoy" || fail "stop killed a process that was not its cluster"
-"$QF" cluster status --state-dir state > stale-status.out 2>&1 || true
-expect_contains stale-status.out "cluster:"
+[ -e state/serve.pid ] && fail "the stale pid file is left"
+# Nothing runs now: status says so with the head's address.
+expect_failure stale-status.err "$QF" cluster status --state-dir state
+expect_contains stale-status.err "/status"
 echo PASS
