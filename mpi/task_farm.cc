@@ -47,6 +47,7 @@ struct TaskFarm::State {
   };
   std::vector<Worker> workers;         // original ranks 1..n first, in rank order
   std::vector<std::size_t> intercomm;  // indices of the spawned workers (own comms)
+  int alive = 0;                       // workers not declared dead
   // One send at a time per worker: the next task to a worker that has just died is
   // held here, not handed to MPI (see Outbox).
   Outbox outbox{Outbox::Mode::kOnePerPeer};
@@ -66,6 +67,7 @@ TaskFarm::TaskFarm(MpiRuntime& runtime, FarmOptions options)
   MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
   for (int r = 1; r < runtime_.size(); ++r) {
     state_->workers.push_back({MPI_COMM_WORLD, r, "worker rank " + std::to_string(r)});
+    ++state_->alive;
     state_->outbox.Send(state_->identity, MPI_COMM_WORLD, r, kHeadTag);
   }
 }
@@ -198,6 +200,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     worker.loss_silent_since = silent_since;
     workers.push_back(std::move(worker));
     s.intercomm.push_back(workers.size() - 1);
+    ++s.alive;
     s.outbox.Send(s.identity, inter, 0, kHeadTag);
     s.outbox.Send(options_.welcome, inter, 0, kWelcomeTag);
     event("spawned a replacement worker in " + Fixed(SecondsSince(t0), 2) + " s");
@@ -206,6 +209,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
     State::Worker& worker = workers[w];
     if (!worker.live()) return;
     worker.status = Status::kDead;
+    --s.alive;
     s.lost = true;
     runtime_.MarkPeerLost();
     ++stats_.workers_lost;
@@ -397,11 +401,7 @@ std::vector<Bytes> TaskFarm::Run(const std::vector<Bytes>& tasks, const TaskFn& 
   return results;
 }
 
-int TaskFarm::workers_alive() const {
-  int n = 0;
-  for (const auto& w : state_->workers) n += w.live() ? 1 : 0;
-  return n;
-}
+int TaskFarm::workers_alive() const { return state_->alive; }
 
 void TaskFarm::Shutdown() {
   State& s = *state_;
