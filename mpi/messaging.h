@@ -46,6 +46,15 @@ namespace qf::mpi::internal {
 
 using Bytes = std::string;
 
+// The clock of the farm's waits, back-offs and deadlines: steady_clock, or, in the SMPI
+// simulation (tests/smpi/smpi_shim.h defines QF_SMPI_SHIM), the simulated time, so that
+// a simulated run does not depend on the speed or load of the host.
+#ifdef QF_SMPI_SHIM
+using FarmClock = qf_smpi_shim::SimulatedClock;
+#else
+using FarmClock = std::chrono::steady_clock;
+#endif
+
 enum Tag : int {
   kTaskTag = 101,       // head -> worker: framed task
   kResultTag = 102,     // worker -> head: framed result
@@ -103,7 +112,7 @@ Received Take(MPI_Message& message, MPI_Status& status);
 class Outbox {
  public:
   enum class Mode { kAll, kOnePerPeer };
-  using Clock = std::chrono::steady_clock;
+  using Clock = FarmClock;
 
   explicit Outbox(Mode mode = Mode::kAll) : mode_(mode) {}
   ~Outbox() { Drain(std::chrono::seconds(5)); }
@@ -194,7 +203,7 @@ class PeerWatch {
   std::optional<std::string> Check(bool evaluating = false);
 
  private:
-  using Clock = std::chrono::steady_clock;
+  using Clock = FarmClock;
   Outbox& outbox_;
   MPI_Comm comm_;
   int rank_;
@@ -208,8 +217,8 @@ class PeerWatch {
 
 template <class Probe>
 void WaitFor(Probe probe, std::chrono::microseconds max_sleep) {
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-  while (std::chrono::steady_clock::now() < spin_until) {
+  const auto spin_until = FarmClock::now() + std::chrono::microseconds(50);
+  while (FarmClock::now() < spin_until) {
     if (probe()) return;
   }
   std::chrono::microseconds sleep(10);

@@ -13,7 +13,7 @@
 namespace qf::mpi {
 
 using namespace internal;
-using Clock = std::chrono::steady_clock;
+using Clock = FarmClock;
 
 namespace {
 

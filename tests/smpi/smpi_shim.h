@@ -21,11 +21,15 @@
 //   had exited and leave). Both are undefined: every rank is a context of one real
 //   process, whose real pid is what ProcessIdentity must see.
 // Time: std::this_thread::sleep_for (WaitFor's back-off) becomes a simulated sleep;
-// steady_clock stays real time; MPI_Wtime is simulated time.
+// steady_clock stays real time; MPI_Wtime is simulated time. The farm's clock
+// (messaging.h's FarmClock) is SimulatedClock below: its 50 us spin and its deadlines
+// then count simulated time, so a run does not depend on the host's speed or load.
 
 #include <smpi/smpi.h>
 
 #ifdef __cplusplus
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #endif
@@ -38,6 +42,18 @@
 #ifdef __cplusplus
 
 namespace qf_smpi_shim {
+
+// A steady clock of simulated time (MPI_Wtime), for messaging.h's FarmClock.
+struct SimulatedClock {
+  using rep = int64_t;
+  using period = std::nano;
+  using duration = std::chrono::nanoseconds;
+  using time_point = std::chrono::time_point<SimulatedClock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept {
+    return time_point(duration(static_cast<int64_t>(MPI_Wtime() * 1e9)));
+  }
+};
 
 // What MPI_Message carries between Improbe and Mrecv.
 struct Matched {
