@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -138,7 +139,8 @@ void Status(const ClusterOptions& o) {
     // state directory's line goes to stderr.
     if (state.running) {
       std::fprintf(stderr, "cluster: running, pid %d, %s, log %s\n",
-                   static_cast<int>(state.pid), Url(o).c_str(), ops::LogFile(dir).c_str());
+                   static_cast<int>(state.pid), Url(o).c_str(),
+                   ops::LogFile(dir).c_str());
     } else if (state.pid != 0) {  // started from here once (no pid file: say nothing)
       std::fprintf(stderr, "cluster: %s\n", state.note.c_str());
     }
@@ -153,11 +155,23 @@ void Logs(const ClusterOptions& o) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw std::runtime_error("no log file '" + path + "' (quantfarm cluster start)");
-  std::fputs(ops::LogTail(dir, o.lines).c_str(), stdout);
+  // The last lines, read from the stream that then follows the file: nothing written
+  // meanwhile is skipped.
+  std::deque<std::string> tail;
+  std::string line;
+  std::streampos end = in.tellg();
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // a line still being written: printed when followed
+    end = in.tellg();
+    tail.push_back(line);
+    if (tail.size() > o.lines) tail.pop_front();
+  }
+  for (const std::string& l : tail) std::printf("%s\n", l.c_str());
   std::fflush(stdout);
   if (!o.follow) return;
   // Follows the file until the cluster stops (or the command is interrupted).
-  in.seekg(0, std::ios::end);
+  in.clear();
+  in.seekg(end);
   std::string chunk(4096, '\0');
   for (;;) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));

@@ -56,8 +56,10 @@ expect_contains deploy.err "SERVICE=N"
 "$QF" cluster logs --state-dir state --lines 500 > logs.out
 expect_contains logs.out "quantfarm serve: http://127.0.0.1:$port"
 # --follow prints new lines and ends when the cluster stops (here: by the restart).
-"$QF" cluster logs --state-dir state --follow --lines 0 > follow.out 2>&1 &
+"$QF" cluster logs --state-dir state --follow --lines 1 > follow.out 2>&1 &
 follower=$!
+for _ in $(seq 1 100); do [ -s follow.out ] && break; sleep 0.05; done
+[ -s follow.out ] || fail "logs --follow printed nothing"
 
 "$QF" cluster restart --state-dir state > restart.out 2>&1 || { cat restart.out; fail "restart"; }
 new_pid=$(cat state/serve.pid)
