@@ -7,16 +7,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "app/commands.h"
@@ -150,42 +147,10 @@ void Status(const ClusterOptions& o) {
 }
 
 void Logs(const ClusterOptions& o) {
-  const std::string dir = StateDir(o);
-  const std::string path = ops::LogFile(dir);
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw std::runtime_error("no log file '" + path + "' (quantfarm cluster start)");
-  // The last lines, read from the stream that then follows the file: nothing written
-  // meanwhile is skipped.
-  std::deque<std::string> tail;
-  std::string line;
-  std::streampos end = in.tellg();
-  while (std::getline(in, line)) {
-    if (in.eof()) break;  // a line still being written: printed when followed
-    end = in.tellg();
-    tail.push_back(line);
-    if (tail.size() > o.lines) tail.pop_front();
-  }
-  for (const std::string& l : tail) std::printf("%s\n", l.c_str());
-  std::fflush(stdout);
-  if (!o.follow) return;
-  // Follows the file until the cluster stops (or the command is interrupted).
-  in.clear();
-  in.seekg(end);
-  std::string chunk(4096, '\0');
-  for (;;) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    const std::streamsize n = in.gcount();
-    if (n > 0) {
-      std::fwrite(chunk.data(), 1, static_cast<std::size_t>(n), stdout);
-      std::fflush(stdout);
-      in.clear();
-      continue;
-    }
-    in.clear();
-    if (!ops::ReadClusterState(dir).running) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  ops::PrintLog(StateDir(o), o.lines, o.follow, [](std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  });
 }
 
 void Deploy(const ClusterOptions& o) {

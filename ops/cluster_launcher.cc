@@ -333,17 +333,55 @@ bool StopCluster(const std::string& state_dir, const std::string& token,
   return true;
 }
 
-std::string LogTail(const std::string& state_dir, std::size_t lines) {
-  std::ifstream in(LogFile(state_dir));
+namespace {
+
+// The last `lines` complete lines of `in`, read to its end; `*end` is where the next
+// unread byte starts (a line still being written is left for the caller to follow).
+std::string ReadTail(std::ifstream& in, std::size_t lines, std::streampos* end) {
   std::deque<std::string> tail;
   std::string line;
-  while (std::getline(in, line)) {
+  *end = in.tellg();
+  while (std::getline(in, line) && !in.eof()) {
+    *end = in.tellg();
     tail.push_back(line);
     if (tail.size() > lines) tail.pop_front();
   }
   std::string out;
   for (const std::string& l : tail) out += l + "\n";
   return out;
+}
+
+}  // namespace
+
+std::string LogTail(const std::string& state_dir, std::size_t lines) {
+  std::ifstream in(LogFile(state_dir), std::ios::binary);
+  std::streampos end;
+  return ReadTail(in, lines, &end);
+}
+
+void PrintLog(const std::string& state_dir, std::size_t lines, bool follow,
+              const std::function<void(std::string_view)>& write) {
+  const std::string path = LogFile(state_dir);
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw std::runtime_error("no log file '" + path + "' (quantfarm cluster start)");
+  std::streampos end;
+  write(ReadTail(in, lines, &end));
+  if (!follow) return;
+  in.clear();
+  in.seekg(end);
+  std::string chunk(4096, '\0');
+  for (;;) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const std::streamsize n = in.gcount();
+    in.clear();
+    if (n > 0) {
+      write(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+      continue;
+    }
+    if (!ReadClusterState(state_dir).running) return;
+    std::this_thread::sleep_for(milliseconds(250));
+  }
 }
 
 }  // namespace qf::ops

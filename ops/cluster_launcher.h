@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace qf::ops {
@@ -65,6 +66,12 @@ bool StopCluster(const std::string& state_dir, const std::string& token,
 
 // The last `lines` lines of the log file ("" when there is none).
 std::string LogTail(const std::string& state_dir, std::size_t lines);
+
+// Writes the log file's last `lines` lines to `write`, then, with `follow`, what is
+// appended from there on (no line skipped), until the cluster stops. Polls every
+// 250 ms when nothing new is there. Throws std::runtime_error when there is no log.
+void PrintLog(const std::string& state_dir, std::size_t lines, bool follow,
+              const std::function<void(std::string_view)>& write);
 
 }  // namespace qf::ops
 
